@@ -1,0 +1,410 @@
+/* The kernel IR builder: typed expression nodes and a flat statement list with block markers.
+ * Every builder call checks types and scopes and records the first error in the kernel, so a
+ * caller can build a whole kernel and check once (bd_ir_status or compilation). */
+#include "ir_impl.h"
+#include "error.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+size_t bd_dtype_size(bd_dtype t) { return t == BD_F64 ? 8 : 4; }
+
+const char *bd_dtype_name(bd_dtype t)
+{
+    static const char *names[] = {"f32", "f64", "i32", "u32", "bool"};
+    return (unsigned)t <= BD_BOOL ? names[t] : "?";
+}
+
+static int is_float(bd_dtype t) { return t == BD_F32 || t == BD_F64; }
+static int is_int(bd_dtype t) { return t == BD_I32 || t == BD_U32; }
+
+/* Records the first error (later ones are consequences) and returns -1 for use as a handle. */
+static int ir_error(bd_ir *k, bd_status s, const char *fmt, ...)
+{
+    if (k->error == BD_OK) {
+        char msg[512];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof msg, fmt, ap);
+        va_end(ap);
+        k->error = bd_fail(s, "kernel '%s': %s", k->name, msg);
+    }
+    return -1;
+}
+
+static int grow(void **p, int *cap, int need, size_t elem)
+{
+    if (need <= *cap) return 0;
+    int ncap = *cap ? *cap * 2 : 32;
+    while (ncap < need) ncap *= 2;
+    void *np = realloc(*p, (size_t)ncap * elem);
+    if (!np) return -1;
+    *p = np;
+    *cap = ncap;
+    return 0;
+}
+
+bd_status bd_ir_new(const char *name, bd_ir **out)
+{
+    if (!out) return bd_fail(BD_ERR_INVALID_ARG, "bd_ir_new: out is NULL");
+    *out = NULL;
+    size_t len = name ? strlen(name) : 0;
+    int ok = len > 0 && len < sizeof(((bd_ir *)0)->name) && (name[0] == '_' || (name[0] | 32) >= 'a') &&
+             (name[0] == '_' || (name[0] | 32) <= 'z');
+    for (size_t i = 0; ok && i < len; i++) {
+        char c = name[i];
+        ok = c == '_' || (c >= '0' && c <= '9') || ((c | 32) >= 'a' && (c | 32) <= 'z');
+    }
+    if (!ok)
+        return bd_fail(BD_ERR_INVALID_ARG, "bd_ir_new: kernel name '%s' is not an identifier of at most 48 characters",
+                       name ? name : "(null)");
+    bd_ir *k = calloc(1, sizeof *k);
+    if (!k) return bd_fail(BD_ERR_NOMEM, "bd_ir_new: out of memory");
+    memcpy(k->name, name, len + 1);
+    *out = k;
+    return BD_OK;
+}
+
+void bd_ir_free(bd_ir *k)
+{
+    if (!k) return;
+    free(k->nodes);
+    free(k->stmts);
+    free(k->locals);
+    free(k);
+}
+
+bd_status bd_ir_copy(const bd_ir *k, bd_ir **out)
+{
+    bd_ir *c = malloc(sizeof *c);
+    if (!c) return bd_fail(BD_ERR_NOMEM, "out of memory copying kernel '%s'", k->name);
+    *c = *k;
+    c->nodes = malloc((size_t)(k->nnodes ? k->nnodes : 1) * sizeof *k->nodes);
+    c->stmts = malloc((size_t)(k->nstmts ? k->nstmts : 1) * sizeof *k->stmts);
+    c->locals = malloc((size_t)(k->nlocals ? k->nlocals : 1) * sizeof *k->locals);
+    if (!c->nodes || !c->stmts || !c->locals) {
+        bd_ir_free(c);
+        return bd_fail(BD_ERR_NOMEM, "out of memory copying kernel '%s'", k->name);
+    }
+    memcpy(c->nodes, k->nodes, (size_t)k->nnodes * sizeof *k->nodes);
+    memcpy(c->stmts, k->stmts, (size_t)k->nstmts * sizeof *k->stmts);
+    memcpy(c->locals, k->locals, (size_t)k->nlocals * sizeof *k->locals);
+    c->cap_nodes = k->nnodes ? k->nnodes : 1;
+    c->cap_stmts = k->nstmts ? k->nstmts : 1;
+    c->cap_locals = k->nlocals ? k->nlocals : 1;
+    *out = c;
+    return BD_OK;
+}
+
+bd_status bd_ir_status(const bd_ir *k) { return k ? k->error : BD_ERR_INVALID_ARG; }
+
+int bd_ir_buffer(bd_ir *k, bd_dtype t, int writable)
+{
+    if (!k) return -1;
+    if (k->nbuffers >= BD_IR_MAX_BUFFERS) return ir_error(k, BD_ERR_LIMIT, "more than %d buffers", BD_IR_MAX_BUFFERS);
+    if ((unsigned)t > BD_U32) return ir_error(k, BD_ERR_INVALID_ARG, "buffer type must be f32, f64, i32 or u32");
+    k->buffer_type[k->nbuffers] = t;
+    k->buffer_writable[k->nbuffers] = writable != 0;
+    return k->nbuffers++;
+}
+
+int bd_ir_scalar(bd_ir *k, bd_dtype t)
+{
+    if (!k) return -1;
+    if (k->nscalars >= BD_IR_MAX_SCALARS) return ir_error(k, BD_ERR_LIMIT, "more than %d scalars", BD_IR_MAX_SCALARS);
+    if ((unsigned)t > BD_U32) return ir_error(k, BD_ERR_INVALID_ARG, "scalar type must be f32, f64, i32 or u32");
+    k->scalar_type[k->nscalars] = t;
+    return k->nscalars++;
+}
+
+static int valid(const bd_ir *k, bd_ir_val v) { return v >= 0 && v < k->nnodes; }
+
+/* Whether the block `scope` is still open, i.e. its locals may be referenced here. */
+static int scope_open(const bd_ir *k, int scope)
+{
+    for (int d = 0; d <= k->depth; d++)
+        if (k->open[d] == scope) return 1;
+    return 0;
+}
+
+/* Of two open blocks, the one opened later (larger id) is the inner one. */
+static int deeper(int a, int b) { return a > b ? a : b; }
+
+static bd_ir_val add_node(bd_ir *k, bd_ir_node n)
+{
+    if (k->error) return -1;
+    if (grow((void **)&k->nodes, &k->cap_nodes, k->nnodes + 1, sizeof n))
+        return ir_error(k, BD_ERR_NOMEM, "out of memory");
+    n.scope = 0;
+    int ops[3] = {n.a, n.b, n.c};
+    for (int i = 0; i < 3; i++)
+        if (ops[i] >= 0 && n.kind != BD_N_CONST && n.kind != BD_N_PARAM && n.kind != BD_N_INDEX)
+            n.scope = deeper(n.scope, k->nodes[ops[i]].scope);
+    if (n.kind == BD_N_LOCAL) n.scope = k->locals[n.slot].scope;
+    k->nodes[k->nnodes] = n;
+    return k->nnodes++;
+}
+
+static bd_ir_node node(bd_ir_node_kind kind, bd_dtype t)
+{
+    bd_ir_node n = {kind, t, BD_IR_OP_COUNT, -1, -1, -1, -1, 0.0, 0};
+    return n;
+}
+
+/* Checks operands: present, built without error, and not referring to locals of closed blocks. */
+static int check_operands(bd_ir *k, const char *what, int count, bd_ir_val a, bd_ir_val b, bd_ir_val c)
+{
+    if (!k || k->error) return -1;
+    bd_ir_val v[3] = {a, b, c};
+    for (int i = 0; i < count; i++) {
+        if (!valid(k, v[i])) return ir_error(k, BD_ERR_INVALID_ARG, "%s: operand %d is not a value", what, i + 1);
+        if (!scope_open(k, k->nodes[v[i]].scope))
+            return ir_error(k, BD_ERR_INVALID_ARG, "%s: operand %d uses a local of a block that is closed", what, i + 1);
+    }
+    return 0;
+}
+
+bd_ir_val bd_ir_index(bd_ir *k)
+{
+    if (!k || k->error) return -1;
+    return add_node(k, node(BD_N_INDEX, BD_U32));
+}
+
+bd_ir_val bd_ir_const(bd_ir *k, bd_dtype t, double v)
+{
+    if (!k || k->error) return -1;
+    if ((unsigned)t > BD_BOOL) return ir_error(k, BD_ERR_INVALID_ARG, "const: unknown type");
+    if (t == BD_I32 && (v != (double)(int32_t)v))
+        return ir_error(k, BD_ERR_INVALID_ARG, "const: %g is not an i32", v);
+    if (t == BD_U32 && (v < 0 || v > 4294967295.0 || v != (double)(uint32_t)v))
+        return ir_error(k, BD_ERR_INVALID_ARG, "const: %g is not a u32", v);
+    bd_ir_node n = node(BD_N_CONST, t);
+    n.value = t == BD_F32 ? (double)(float)v : t == BD_BOOL ? (v != 0) : v;
+    return add_node(k, n);
+}
+
+bd_ir_val bd_ir_param(bd_ir *k, int slot)
+{
+    if (!k || k->error) return -1;
+    if (slot < 0 || slot >= k->nscalars) return ir_error(k, BD_ERR_INVALID_ARG, "param: no scalar slot %d", slot);
+    bd_ir_node n = node(BD_N_PARAM, k->scalar_type[slot]);
+    n.slot = slot;
+    return add_node(k, n);
+}
+
+static int index_ok(bd_ir *k, const char *what, int slot, bd_ir_val index)
+{
+    if (slot < 0 || slot >= k->nbuffers) return ir_error(k, BD_ERR_INVALID_ARG, "%s: no buffer slot %d", what, slot);
+    bd_dtype it = k->nodes[index].type;
+    if (it != BD_U32 && it != BD_I32)
+        return ir_error(k, BD_ERR_INVALID_ARG, "%s: index must be u32 or i32, not %s", what, bd_dtype_name(it));
+    if (k->nodes[index].kind == BD_N_INDEX) k->buffer_by_i[slot] = 1;
+    return 0;
+}
+
+bd_ir_val bd_ir_load(bd_ir *k, int slot, bd_ir_val index)
+{
+    if (check_operands(k, "load", 1, index, -1, -1) || index_ok(k, "load", slot, index)) return -1;
+    bd_ir_node n = node(BD_N_LOAD, k->buffer_type[slot]);
+    n.slot = slot;
+    n.a = index;
+    return add_node(k, n);
+}
+
+bd_ir_val bd_ir_unary(bd_ir *k, bd_ir_op op, bd_ir_val a)
+{
+    if (check_operands(k, "unary", 1, a, -1, -1)) return -1;
+    bd_dtype t = k->nodes[a].type;
+    int ok;
+    switch (op) {
+    case BD_IR_NEG: ok = t != BD_BOOL && t != BD_U32; break;
+    case BD_IR_NOT: ok = t == BD_BOOL; break;
+    case BD_IR_BNOT: ok = is_int(t); break;
+    case BD_IR_ABS: ok = t != BD_BOOL && t != BD_U32; break;
+    case BD_IR_SQRT: case BD_IR_EXP: case BD_IR_LOG: case BD_IR_LOG1P: case BD_IR_EXPM1: case BD_IR_SIN:
+    case BD_IR_COS: case BD_IR_TANH: case BD_IR_FLOOR: case BD_IR_CEIL: ok = is_float(t); break;
+    default: return ir_error(k, BD_ERR_INVALID_ARG, "unary: op %d is not a unary operator", (int)op);
+    }
+    if (!ok) return ir_error(k, BD_ERR_INVALID_ARG, "unary op %d does not apply to %s", (int)op, bd_dtype_name(t));
+    bd_ir_node n = node(BD_N_UNARY, t);
+    n.op = op;
+    n.a = a;
+    return add_node(k, n);
+}
+
+bd_ir_val bd_ir_binary(bd_ir *k, bd_ir_op op, bd_ir_val a, bd_ir_val b)
+{
+    if (check_operands(k, "binary", 2, a, b, -1)) return -1;
+    bd_dtype t = k->nodes[a].type, tb = k->nodes[b].type;
+    if (t != tb)
+        return ir_error(k, BD_ERR_INVALID_ARG, "binary op %d: operand types differ (%s, %s); cast one", (int)op,
+                        bd_dtype_name(t), bd_dtype_name(tb));
+    bd_dtype rt = t;
+    int ok;
+    switch (op) {
+    case BD_IR_ADD: case BD_IR_SUB: case BD_IR_MUL: case BD_IR_DIV: case BD_IR_MIN: case BD_IR_MAX:
+        ok = t != BD_BOOL; break;
+    case BD_IR_MOD: case BD_IR_BAND: case BD_IR_BOR: case BD_IR_BXOR: case BD_IR_SHL: case BD_IR_SHR:
+        ok = is_int(t); break;
+    case BD_IR_POW: ok = is_float(t); break;
+    case BD_IR_LT: case BD_IR_LE: case BD_IR_GT: case BD_IR_GE: ok = t != BD_BOOL; rt = BD_BOOL; break;
+    case BD_IR_EQ: case BD_IR_NE: ok = 1; rt = BD_BOOL; break;
+    case BD_IR_AND: case BD_IR_OR: ok = t == BD_BOOL; break;
+    default: return ir_error(k, BD_ERR_INVALID_ARG, "binary: op %d is not a binary operator", (int)op);
+    }
+    if (!ok) return ir_error(k, BD_ERR_INVALID_ARG, "binary op %d does not apply to %s", (int)op, bd_dtype_name(t));
+    bd_ir_node n = node(BD_N_BINARY, rt);
+    n.op = op;
+    n.a = a;
+    n.b = b;
+    return add_node(k, n);
+}
+
+bd_ir_val bd_ir_select(bd_ir *k, bd_ir_val cond, bd_ir_val x, bd_ir_val y)
+{
+    if (check_operands(k, "select", 3, cond, x, y)) return -1;
+    if (k->nodes[cond].type != BD_BOOL) return ir_error(k, BD_ERR_INVALID_ARG, "select: condition must be bool");
+    if (k->nodes[x].type != k->nodes[y].type) return ir_error(k, BD_ERR_INVALID_ARG, "select: branch types differ");
+    bd_ir_node n = node(BD_N_SELECT, k->nodes[x].type);
+    n.a = cond;
+    n.b = x;
+    n.c = y;
+    return add_node(k, n);
+}
+
+bd_ir_val bd_ir_clamp(bd_ir *k, bd_ir_val x, bd_ir_val lo, bd_ir_val hi)
+{
+    if (check_operands(k, "clamp", 3, x, lo, hi)) return -1;
+    bd_dtype t = k->nodes[x].type;
+    if (t == BD_BOOL || k->nodes[lo].type != t || k->nodes[hi].type != t)
+        return ir_error(k, BD_ERR_INVALID_ARG, "clamp: operands must share one numeric type");
+    bd_ir_node n = node(BD_N_CLAMP, t);
+    n.a = x;
+    n.b = lo;
+    n.c = hi;
+    return add_node(k, n);
+}
+
+bd_ir_val bd_ir_cast(bd_ir *k, bd_dtype t, bd_ir_val a)
+{
+    if (check_operands(k, "cast", 1, a, -1, -1)) return -1;
+    if ((unsigned)t > BD_BOOL) return ir_error(k, BD_ERR_INVALID_ARG, "cast: unknown type");
+    if (k->nodes[a].type == t) return a;
+    bd_ir_node n = node(BD_N_CAST, t);
+    n.a = a;
+    return add_node(k, n);
+}
+
+bd_dtype bd_ir_type(const bd_ir *k, bd_ir_val v) { return (k && valid(k, v)) ? k->nodes[v].type : BD_BOOL; }
+
+static int add_stmt(bd_ir *k, bd_ir_stmt s)
+{
+    if (grow((void **)&k->stmts, &k->cap_stmts, k->nstmts + 1, sizeof s))
+        return ir_error(k, BD_ERR_NOMEM, "out of memory");
+    k->stmts[k->nstmts++] = s;
+    return 0;
+}
+
+static bd_ir_val new_local(bd_ir *k, bd_ir_val e)
+{
+    if (check_operands(k, "let", 1, e, -1, -1)) return -1;
+    if (grow((void **)&k->locals, &k->cap_locals, k->nlocals + 1, sizeof *k->locals))
+        return ir_error(k, BD_ERR_NOMEM, "out of memory");
+    int id = k->nlocals++;
+    k->locals[id].type = k->nodes[e].type;
+    k->locals[id].scope = k->open[k->depth];
+    bd_ir_stmt s = {BD_S_LET, id, -1, -1, e};
+    if (add_stmt(k, s)) return -1;
+    bd_ir_node n = node(BD_N_LOCAL, k->nodes[e].type);
+    n.slot = id;
+    return add_node(k, n);
+}
+
+bd_ir_val bd_ir_let(bd_ir *k, bd_ir_val e) { return new_local(k, e); }
+bd_ir_val bd_ir_var(bd_ir *k, bd_ir_val e) { return new_local(k, e); }
+
+bd_status bd_ir_assign(bd_ir *k, bd_ir_val var, bd_ir_val e)
+{
+    if (check_operands(k, "assign", 2, var, e, -1)) return k ? k->error : BD_ERR_INVALID_ARG;
+    if (k->nodes[var].kind != BD_N_LOCAL)
+        return ir_error(k, BD_ERR_INVALID_ARG, "assign: target is not a variable"), k->error;
+    if (k->nodes[var].type != k->nodes[e].type)
+        return ir_error(k, BD_ERR_INVALID_ARG, "assign: value type %s differs from the variable's %s",
+                        bd_dtype_name(k->nodes[e].type), bd_dtype_name(k->nodes[var].type)), k->error;
+    bd_ir_stmt s = {BD_S_ASSIGN, k->nodes[var].slot, -1, -1, e};
+    add_stmt(k, s);
+    return k->error;
+}
+
+bd_status bd_ir_store(bd_ir *k, int slot, bd_ir_val index, bd_ir_val v)
+{
+    if (check_operands(k, "store", 2, index, v, -1) || index_ok(k, "store", slot, index))
+        return k ? k->error : BD_ERR_INVALID_ARG;
+    if (!k->buffer_writable[slot]) return ir_error(k, BD_ERR_INVALID_ARG, "store: buffer %d is read-only", slot), k->error;
+    if (k->nodes[v].type != k->buffer_type[slot])
+        return ir_error(k, BD_ERR_INVALID_ARG, "store: value type %s differs from buffer %d's %s",
+                        bd_dtype_name(k->nodes[v].type), slot, bd_dtype_name(k->buffer_type[slot])), k->error;
+    bd_ir_stmt s = {BD_S_STORE, -1, slot, index, v};
+    add_stmt(k, s);
+    return k->error;
+}
+
+bd_status bd_ir_if(bd_ir *k, bd_ir_val cond)
+{
+    if (check_operands(k, "if", 1, cond, -1, -1)) return k ? k->error : BD_ERR_INVALID_ARG;
+    if (k->nodes[cond].type != BD_BOOL) return ir_error(k, BD_ERR_INVALID_ARG, "if: condition must be bool"), k->error;
+    if (k->depth + 1 >= (int)(sizeof k->open / sizeof k->open[0]))
+        return ir_error(k, BD_ERR_LIMIT, "if: blocks nested too deeply"), k->error;
+    bd_ir_stmt s = {BD_S_IF, -1, -1, -1, cond};
+    if (add_stmt(k, s)) return k->error;
+    k->open[++k->depth] = ++k->nblocks;
+    k->else_seen[k->depth] = 0;
+    return BD_OK;
+}
+
+bd_status bd_ir_else(bd_ir *k)
+{
+    if (!k || k->error) return k ? k->error : BD_ERR_INVALID_ARG;
+    if (k->depth == 0 || k->else_seen[k->depth])
+        return ir_error(k, BD_ERR_INVALID_ARG, "else: no open if block"), k->error;
+    bd_ir_stmt s = {BD_S_ELSE, -1, -1, -1, -1};
+    if (add_stmt(k, s)) return k->error;
+    k->open[k->depth] = ++k->nblocks; /* the else branch cannot see the then branch's locals */
+    k->else_seen[k->depth] = 1;
+    return BD_OK;
+}
+
+bd_status bd_ir_end(bd_ir *k)
+{
+    if (!k || k->error) return k ? k->error : BD_ERR_INVALID_ARG;
+    if (k->depth == 0) return ir_error(k, BD_ERR_INVALID_ARG, "end: no open block"), k->error;
+    bd_ir_stmt s = {BD_S_END, -1, -1, -1, -1};
+    if (add_stmt(k, s)) return k->error;
+    k->depth--;
+    return BD_OK;
+}
+
+int bd_ir_uses_f64(const bd_ir *k)
+{
+    for (int i = 0; i < k->nbuffers; i++)
+        if (k->buffer_type[i] == BD_F64) return 1;
+    for (int i = 0; i < k->nscalars; i++)
+        if (k->scalar_type[i] == BD_F64) return 1;
+    for (int i = 0; i < k->nnodes; i++)
+        if (k->nodes[i].type == BD_F64) return 1;
+    return 0;
+}
+
+size_t bd_ir_push_offsets(const bd_ir *k, size_t offsets[BD_IR_MAX_SCALARS])
+{
+    size_t off = 8; /* bd_base, bd_n */
+    for (int i = 0; i < k->nscalars; i++) {
+        size_t sz = bd_dtype_size(k->scalar_type[i]);
+        off = (off + sz - 1) / sz * sz;
+        offsets[i] = off;
+        off += sz;
+    }
+    return off;
+}
