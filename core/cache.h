@@ -19,7 +19,7 @@ int bd_cache_enabled(void);
 bd_status bd_cache_path(char *out, size_t cap, const char *kind, uint64_t hash, const char *ext);
 /* Reads a whole cached file (malloc'd into *data). BD_ERR_NOT_FOUND on a miss (no message set). */
 bd_status bd_cache_read(const char *path, void **data, size_t *len);
-/* Writes data to path through a temporary file and rename, so readers never see a partial file. */
-bd_status bd_file_write_atomic(const char *path, const void *data, size_t len);
+/* bd_file_write_atomic (include/bdyn/io.h) writes cache entries, so readers never see a partial file. */
+#include "bdyn/io.h"
 
 #endif

@@ -8,5 +8,6 @@
 #include "device.h"
 #include "ir.h"
 #include "ops.h"
+#include "io.h"
 
 #endif

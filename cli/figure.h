@@ -1,0 +1,12 @@
+/* PNG figures of simulation results. */
+#ifndef BD_FIGURE_H
+#define BD_FIGURE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Spike raster (time on x up to t_end, neuron on y; indices >= split drawn in red). 0 on success. */
+int figure_raster(const char *path, const int32_t *idx, const double *t, size_t nspikes, int32_t nneurons,
+                  double t_end, int32_t split);
+
+#endif
