@@ -80,25 +80,26 @@ static bd_status build_lif(bd_ir **out)
 static bd_status build_connectivity(uint32_t seed, uint32_t **rowptr, uint32_t **colidx, float **values)
 {
     bd_procedural conn = {seed, 1, N, N, BD_PROC_FIXED_PROB, p_conn, 0, BD_WEIGHT_CONSTANT, 1.0, 0.0};
-    size_t cap = N, nnz = 0;
-    uint32_t *rp = malloc((N + 1) * sizeof *rp), *ci = malloc(16 * N * sizeof *ci), *row = malloc(cap * sizeof *row);
-    float *val = malloc(16 * N * sizeof *val);
-    bd_status st = (rp && ci && row && val) ? BD_OK : BD_ERR_NOMEM;
-    rp[0] = 0;
+    size_t cap = (size_t)(2 * p_conn * N * N) + N, nnz = 0; /* twice the expected count: never reached */
+    uint32_t *rp = malloc((N + 1) * sizeof *rp), *ci = malloc(cap * sizeof *ci);
+    float *val = malloc(cap * sizeof *val);
+    bd_status st = (rp && ci && val) ? BD_OK : BD_ERR_NOMEM;
+    if (st) fprintf(stderr, "bdyn demo: out of memory for the connectivity\n");
     for (uint32_t pre = 0; st == BD_OK && pre < N; pre++) {
         size_t len;
-        st = bd_procedural_row(&conn, pre, row, NULL, cap, &len);
-        if (st == BD_OK && nnz + len > 16 * (size_t)N) st = BD_ERR_LIMIT;
-        for (size_t j = 0; st == BD_OK && j < len; j++) {
-            ci[nnz] = row[j];
-            val[nnz++] = (float)(pre < NE ? w_exc : w_inh);
+        rp[pre] = (uint32_t)nnz;
+        st = bd_procedural_row(&conn, pre, ci + nnz, NULL, cap - nnz, &len);
+        if (st == BD_OK && len > cap - nnz) {
+            fprintf(stderr, "bdyn demo: more synapses than the %zu expected at most\n", cap);
+            st = BD_ERR_LIMIT;
         }
-        rp[pre + 1] = (uint32_t)nnz;
+        for (size_t j = 0; st == BD_OK && j < len; j++) val[nnz++] = (float)(pre < NE ? w_exc : w_inh);
     }
+    if (st == BD_OK) rp[N] = (uint32_t)nnz;
     uint32_t *trp = NULL, *tci = NULL;
     void *tval = NULL;
     if (st == BD_OK) st = bd_csr_transpose_host(N, N, rp, ci, val, BD_F32, &trp, &tci, &tval);
-    free(rp), free(ci), free(row), free(val);
+    free(rp), free(ci), free(val);
     *rowptr = trp;
     *colidx = tci;
     *values = tval;

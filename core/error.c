@@ -44,12 +44,16 @@ bd_status bd_fail(bd_status s, const char *fmt, ...)
 
 bd_status bd_fail_context(bd_status s, const char *fmt, ...)
 {
-    char prefix[512], old[sizeof last_error];
+    char prefix[512];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(prefix, sizeof prefix, fmt, ap);
     va_end(ap);
-    memcpy(old, last_error, sizeof old);
-    snprintf(last_error, sizeof last_error, "%s: %s", prefix, old);
+    size_t plen = strlen(prefix) + 2, old = strnlen(last_error, sizeof last_error - 1);
+    if (plen + old >= sizeof last_error) old = sizeof last_error - 1 - plen; /* keep the start of the old message */
+    memmove(last_error + plen, last_error, old);
+    memcpy(last_error, prefix, plen - 2);
+    memcpy(last_error + plen - 2, ": ", 2);
+    last_error[plen + old] = '\0';
     return s;
 }

@@ -1,0 +1,173 @@
+/* The cpu backend's device, buffers and vtable. One device, the host itself; buffers are host memory
+ * and every call runs synchronously on the calling thread (plus OpenMP workers for large loops). */
+#include "cpu_backend.h"
+#include "error.h"
+#include "ref_ops.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+/* Buffers from this size on are mapped directly: the kernel hands out zeroed pages lazily, so a large
+ * buffer costs nothing until it is touched, and it can be backed by transparent huge pages. */
+#define CPU_MAP_THRESHOLD ((size_t)1 << 20)
+
+static size_t cpu_probe(bd_status *why_status, const char **why)
+{
+    (void)why_status;
+    (void)why;
+    return 1;
+}
+
+static bd_status cpu_info(size_t index, bd_device_info *info)
+{
+    (void)index;
+    const cpu_host *h = bd_cpu_host();
+    info->backend = BD_BACKEND_CPU;
+    snprintf(info->description, sizeof info->description, "%s", h->model);
+    snprintf(info->vendor, sizeof info->vendor, "%s", h->vendor);
+    info->device_type = BD_DEVICE_CPU;
+    info->memory_bytes = h->memory;
+    info->max_alloc_bytes = h->memory;
+    info->max_binding_bytes = UINT64_MAX;
+    info->fp64 = 1;
+    info->float_atomics = 1;
+    info->max_workgroup = 1;
+    info->subgroup_size = h->f32_lanes;
+    info->compute_units = h->cpus;
+    snprintf(info->driver, sizeof info->driver, "%s", bd_cpu_compiler()->short_name);
+    return BD_OK;
+}
+
+static bd_status cpu_open(bd_device *dev)
+{
+    dev->ctx = NULL;
+    return BD_OK;
+}
+
+static void cpu_close(bd_device *dev) { dev->ctx = NULL; }
+
+static bd_status cpu_buffer_alloc(bd_device *dev, bd_buffer *buf)
+{
+    (void)dev;
+    size_t size = buf->size;
+    /* Linux overcommits: an absurd request would "succeed" and kill the process on first touch, so
+     * anything beyond physical memory is refused up front. */
+    uint64_t mem = bd_cpu_host()->memory;
+    if (mem && (uint64_t)size > mem)
+        return bd_fail(BD_ERR_DEVICE_NOMEM, "cpu: cannot allocate a buffer of %zu bytes: the host has %llu bytes of memory",
+                       size, (unsigned long long)mem);
+    void *p;
+    if (size >= CPU_MAP_THRESHOLD) {
+        p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) p = NULL;
+#ifdef MADV_HUGEPAGE
+        else if (size >= ((size_t)2 << 20)) madvise(p, size, MADV_HUGEPAGE); /* fewer TLB misses in gathers */
+#endif
+    } else {
+        /* 64-byte aligned (one cache line, one AVX-512 vector); zeroed like the mapped buffers. */
+        size_t rounded = (size + 63) & ~(size_t)63;
+        p = aligned_alloc(64, rounded ? rounded : 64);
+        if (p) memset(p, 0, rounded);
+    }
+    if (!p) return bd_fail(BD_ERR_DEVICE_NOMEM, "cpu: out of host memory allocating a buffer of %zu bytes", size);
+    buf->ctx = p;
+    return BD_OK;
+}
+
+static void cpu_buffer_free(bd_device *dev, bd_buffer *buf)
+{
+    (void)dev;
+    if (!buf->ctx) return;
+    if (buf->size >= CPU_MAP_THRESHOLD) munmap(buf->ctx, buf->size);
+    else free(buf->ctx);
+    buf->ctx = NULL;
+}
+
+static bd_status cpu_upload(bd_device *dev, bd_buffer *buf, size_t offset, const void *src, size_t bytes)
+{
+    (void)dev;
+    memcpy((char *)buf->ctx + offset, src, bytes);
+    return BD_OK;
+}
+
+static bd_status cpu_download(bd_device *dev, bd_buffer *buf, size_t offset, void *dst, size_t bytes)
+{
+    (void)dev;
+    memcpy(dst, (const char *)buf->ctx + offset, bytes);
+    return BD_OK;
+}
+
+static bd_status cpu_fill(bd_device *dev, bd_buffer *buf, size_t offset, size_t bytes, const void *pattern,
+                          size_t pattern_size)
+{
+    (void)dev;
+    unsigned char *p = (unsigned char *)buf->ctx + offset;
+    /* memcpy of a constant size compiles to plain (vectorised) stores without type punning. */
+    if (pattern_size == 8)
+        for (size_t i = 0; i < bytes; i += 8) memcpy(p + i, pattern, 8);
+    else
+        for (size_t i = 0; i < bytes; i += 4) memcpy(p + i, pattern, 4);
+    return BD_OK;
+}
+
+static bd_status cpu_copy(bd_device *dev, bd_buffer *dst, size_t dst_offset, const bd_buffer *src, size_t src_offset,
+                          size_t bytes)
+{
+    (void)dev;
+    /* memmove: source and destination may be overlapping ranges of one buffer. */
+    memmove((char *)dst->ctx + dst_offset, (const char *)src->ctx + src_offset, bytes);
+    return BD_OK;
+}
+
+static bd_status cpu_sync(bd_device *dev)
+{
+    (void)dev;
+    return BD_OK; /* every call has finished when it returns */
+}
+
+static bd_status cpu_supports(bd_device *dev, const bd_op *op)
+{
+    (void)dev;
+    /* OpenBLAS here uses 32-bit integers for dimensions. */
+    if ((op->kind == BD_OP_GEMV || op->kind == BD_OP_GEMM) &&
+        (op->m > INT_MAX || op->n > INT_MAX || op->k > INT_MAX))
+        return bd_fail(BD_ERR_LIMIT, "cpu: %s dimensions %zu x %zu x %zu exceed OpenBLAS's 32-bit index range",
+                       bd_op_name(op->kind), op->m, op->n, op->k);
+    return BD_OK;
+}
+
+static bd_status cpu_run_op(bd_device *dev, const bd_op *op)
+{
+    if (dev->reference) return bd_ref_run_op(op);
+    int threads = dev->threads > 1 ? dev->threads : 1;
+    switch (op->kind) {
+    case BD_OP_GEMV:
+    case BD_OP_GEMM: return bd_cpu_op_blas(threads, op);
+    case BD_OP_RNG:
+    case BD_OP_EVENT_PROCEDURAL: return bd_cpu_op_random(threads, op);
+    default: return bd_cpu_op(threads, op);
+    }
+}
+
+const struct bd_backend_i bd_cpu_backend = {
+    .kind = BD_BACKEND_CPU,
+    .probe = cpu_probe,
+    .info = cpu_info,
+    .open = cpu_open,
+    .close = cpu_close,
+    .buffer_alloc = cpu_buffer_alloc,
+    .buffer_free = cpu_buffer_free,
+    .upload = cpu_upload,
+    .download = cpu_download,
+    .fill = cpu_fill,
+    .copy = cpu_copy,
+    .sync = cpu_sync,
+    .kernel_compile = bd_cpu_kernel_compile,
+    .kernel_free = bd_cpu_kernel_free,
+    .kernel_launch = bd_cpu_kernel_launch,
+    .supports = cpu_supports,
+    .run_op = cpu_run_op,
+};

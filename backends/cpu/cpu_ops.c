@@ -1,0 +1,175 @@
+/* The cpu's fast fixed operators: reductions, gather/scatter, CSR products, event propagation and
+ * spike compaction, split across the device's threads. Results agree with core/ref_ops.c (the
+ * ordered ones bit for bit); scatter-style ops add into per-thread copies instead of using atomics. */
+#include "cpu_backend.h"
+#include "error.h"
+
+#include <math.h>
+#include <string.h>
+
+typedef struct job {
+    const bd_op *op;
+    double part[CPU_MAX_CHUNKS];    /* reduce: each chunk's partial */
+    uint32_t count[CPU_MAX_CHUNKS]; /* spike_compact: each chunk's count, then its output offset */
+    void *dst[CPU_MAX_CHUNKS];      /* scatter-style: where each chunk adds (bd_cpu_scatter) */
+} job;
+
+static double empty_value(bd_reduce_kind kind)
+{
+    switch (kind) {
+    case BD_REDUCE_SUM: return 0.0;
+    case BD_REDUCE_MIN: return INFINITY;
+    case BD_REDUCE_MAX: return -INFINITY;
+    case BD_REDUCE_MEAN: break;
+    }
+    return NAN;
+}
+
+/* Entries [p0, p1) of row r, clamped to nnz; a decreasing rowptr pair is an empty row. */
+static inline void row_span(const uint32_t *rp, size_t r, size_t nnz, size_t *p0, size_t *p1)
+{
+    size_t lo = rp[r] < nnz ? rp[r] : nnz, hi = rp[r + 1] < nnz ? rp[r + 1] : nnz;
+    *p0 = lo;
+    *p1 = hi > lo ? hi : lo;
+}
+
+#define T float
+#define F(name) name##_f32
+#include "cpu_ops_t.inc"
+#undef T
+#undef F
+#define T double
+#define F(name) name##_f64
+#include "cpu_ops_t.inc"
+#undef T
+#undef F
+
+#define PICK(op, name) ((op)->dtype == BD_F64 ? name##_f64 : name##_f32)
+
+/* Runs fn over [0, n) with as many chunks as `work` elements justify. */
+static void run(int threads, job *j, size_t n, size_t work, cpu_range_fn fn)
+{
+    int chunks = bd_cpu_chunks(threads, work, CPU_GRAIN);
+    /* Chunk bounds fall on multiples of 16 items, so fewer items than that per chunk would idle threads. */
+    if ((size_t)chunks > n / 16) chunks = n >= 32 ? (int)(n / 16) : 1;
+    bd_cpu_parallel(chunks, n, fn, j);
+}
+
+static void store(const bd_op *op, double v)
+{
+    if (op->dtype == BD_F64) *(double *)op->out->ctx = v;
+    else *(float *)op->out->ctx = (float)v;
+}
+
+static void reduce(int threads, job *j)
+{
+    const bd_op *op = j->op;
+    if (op->n == 0) {
+        store(op, empty_value(op->red));
+        return;
+    }
+    int chunks = bd_cpu_chunks(threads, op->n, CPU_GRAIN);
+    bd_cpu_parallel(chunks, op->n, PICK(op, reduce_range), j);
+    /* Partials combine in chunk order, so a given thread count always gives the same result. */
+    double v = j->part[0];
+    for (int c = 1; c < chunks; c++) {
+        double p = j->part[c];
+        if (op->red == BD_REDUCE_MIN) v = p < v ? p : v;
+        else if (op->red == BD_REDUCE_MAX) v = p > v ? p : v;
+        else v += p;
+    }
+    if (op->red == BD_REDUCE_MEAN) v /= (double)op->n;
+    store(op, v);
+}
+
+/* Writes the indices of the non-zero flags in [b, e) to out, in ascending order; returns how many.
+ * Spikes are sparse, so blocks of 16 all-zero flags are skipped with one vectorised test. */
+static uint32_t compact_span(const uint32_t *restrict f, size_t b, size_t e, uint32_t *restrict out)
+{
+    uint32_t c = 0;
+    size_t i = b;
+    for (; i + 16 <= e; i += 16) {
+        uint32_t any = 0;
+        for (int l = 0; l < 16; l++) any |= f[i + l];
+        if (!any) continue;
+        for (int l = 0; l < 16; l++)
+            if (f[i + l]) out[c++] = (uint32_t)(i + l);
+    }
+    for (; i < e; i++)
+        if (f[i]) out[c++] = (uint32_t)i;
+    return c;
+}
+
+size_t bd_cpu_count_nonzero(const uint32_t *restrict flags, size_t n)
+{
+    size_t c = 0;
+    for (size_t i = 0; i < n; i++) c += flags[i] != 0;
+    return c;
+}
+
+static void count_range(void *arg, int chunk, size_t b, size_t e)
+{
+    job *j = arg;
+    j->count[chunk] = (uint32_t)bd_cpu_count_nonzero((const uint32_t *)j->op->in->ctx + b, e - b);
+}
+
+/* Second pass: count[chunk] now holds the chunk's output offset. */
+static void compact_range(void *arg, int chunk, size_t b, size_t e)
+{
+    job *j = arg;
+    compact_span(j->op->in->ctx, b, e, (uint32_t *)j->op->out->ctx + j->count[chunk]);
+}
+
+/* Ascending indices on any thread count: each chunk counts its spikes, then writes them at the
+ * offset that the counts of the chunks before it give. */
+static void spike_compact(int threads, job *j)
+{
+    const bd_op *op = j->op;
+    uint32_t *count = op->out2->ctx;
+    int chunks = bd_cpu_chunks(threads, op->n, CPU_GRAIN);
+    if (chunks == 1) {
+        *count = op->n ? compact_span(op->in->ctx, 0, op->n, op->out->ctx) : 0;
+        return;
+    }
+    bd_cpu_parallel(chunks, op->n, count_range, j);
+    uint32_t total = 0;
+    for (int c = 0; c < chunks; c++) {
+        uint32_t n = j->count[c];
+        j->count[c] = total;
+        total += n;
+    }
+    bd_cpu_parallel(chunks, op->n, compact_range, j);
+    *count = total;
+}
+
+bd_status bd_cpu_op(int threads, const bd_op *op)
+{
+    job j = {.op = op};
+    const bd_csr *a = &op->csr;
+    void *y = op->out->ctx;
+    switch (op->kind) {
+    case BD_OP_REDUCE: reduce(threads, &j); return BD_OK;
+    case BD_OP_REDUCE_SEGMENTS: run(threads, &j, op->m, op->n + op->m, PICK(op, segments_range)); return BD_OK;
+    case BD_OP_GATHER: run(threads, &j, op->n, op->n, PICK(op, gather_range)); return BD_OK;
+    case BD_OP_SCATTER_ADD:
+        bd_cpu_scatter(threads, op->n, op->n, op->dtype, y, op->m, j.dst, PICK(op, scatter_range), &j);
+        return BD_OK;
+    case BD_OP_CSR_SPMV: run(threads, &j, a->rows, a->rows + a->nnz, PICK(op, spmv_range)); return BD_OK;
+    case BD_OP_CSR_SPMV_T:
+        memset(y, 0, a->cols * bd_dtype_size(op->dtype));
+        bd_cpu_scatter(threads, a->rows, a->rows + a->nnz, op->dtype, y, a->cols, j.dst, PICK(op, spmv_t_range), &j);
+        return BD_OK;
+    case BD_OP_EVENT_CSR: {
+        /* Push: few rows spike per step, so the work is the spiking rows' share of the entries,
+         * estimated from a count of the flags (only worth reading when threads could help). */
+        size_t spiking = threads > 1 ? bd_cpu_count_nonzero(op->in->ctx, a->rows) : 0;
+        size_t work = spiking * (a->nnz / a->rows + 1);
+        bd_cpu_scatter(threads, a->rows, work, op->dtype, y, a->cols, j.dst, PICK(op, event_range), &j);
+        return BD_OK;
+    }
+    case BD_OP_EVENT_CSR_PULL: run(threads, &j, a->rows, a->rows + a->nnz, PICK(op, event_pull_range)); return BD_OK;
+    case BD_OP_SPIKE_COMPACT: spike_compact(threads, &j); return BD_OK;
+    default: break;
+    }
+    return bd_fail(BD_ERR_UNSUPPORTED, "cpu: operator %s is not handled here", bd_op_name(op->kind));
+}

@@ -1,0 +1,25 @@
+#version 450
+/* bd_event_csr_pull (deterministic): At has rows = post, cols = pre. Each post row sums, in stored
+ * order, the weights of the entries whose presynaptic flag is set into a local accumulator and then
+ * adds it to y[post], the reference's exact sequence of operations. */
+#extension GL_GOOGLE_include_directive : require
+#include "bd_common.glsl"
+#include "bd_csr.glsl"
+
+layout(local_size_x_id = 0) in;
+layout(std430, binding = 3) readonly buffer Spikes { uint spikes[]; };
+layout(std430, binding = 4) buffer Y { T y[]; };
+
+void main()
+{
+    const uint p = pc.base + gl_GlobalInvocationID.x;
+    if (p >= pc.rows) return;
+    const uvec2 row = bd_row(p);
+    precise T acc = T(0);
+    for (uint j = row.x; j < row.y; j++) {
+        const uint c = colidx[j];
+        if (c < pc.cols && spikes[c] != 0u) acc = acc + bd_value(j);
+    }
+    precise T sum = y[p] + acc;
+    y[p] = sum;
+}
