@@ -9,18 +9,21 @@ layout(local_size_x_id = 0) in;
 layout(std430, binding = 3) readonly buffer X { T x[]; };
 layout(std430, binding = 4) writeonly buffer Y { T y[]; };
 
+T entry(T acc, uint j)
+{
+    const uint c = colidx[j];
+    if (c >= pc.cols) return acc;
+    precise T sum = acc + bd_value(j) * x[c];
+    return sum;
+}
+
 void main()
 {
     const uint r = pc.base + gl_GlobalInvocationID.x;
     if (r >= pc.rows) return;
     const uvec2 row = bd_row(r);
     precise T acc = T(0);
-    for (uint j = row.x; j < row.y; j++) {
-        const uint c = colidx[j];
-        if (c < pc.cols) {
-            precise T term = bd_value(j) * x[c];
-            acc = acc + term;
-        }
-    }
+#define STEP(j) acc = entry(acc, j)
+    BD_FOR4(row.x, row.y, 1u, STEP)
     y[r] = acc;
 }

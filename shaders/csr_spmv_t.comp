@@ -10,17 +10,21 @@
 layout(local_size_x_id = 0) in;
 layout(std430, binding = 3) readonly buffer X { T x[]; };
 
+void entry(uint j, T xr)
+{
+    const uint c = colidx[j];
+    if (c < pc.cols) {
+        precise T term = bd_value(j) * xr;
+        bd_atomic_add(c, term);
+    }
+}
+
 void main()
 {
     const uint r = pc.base + gl_GlobalInvocationID.x;
     if (r >= pc.rows) return;
     const uvec2 row = bd_row(r);
     const T xr = x[r];
-    for (uint j = row.x; j < row.y; j++) {
-        const uint c = colidx[j];
-        if (c < pc.cols) {
-            precise T term = bd_value(j) * xr;
-            bd_atomic_add(c, term);
-        }
-    }
+#define STEP(j) entry(j, xr)
+    BD_FOR4(row.x, row.y, 1u, STEP)
 }

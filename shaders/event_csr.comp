@@ -10,13 +10,16 @@
 layout(local_size_x_id = 0) in;
 layout(std430, binding = 3) readonly buffer Spikes { uint spikes[]; };
 
+void entry(uint j)
+{
+    const uint c = colidx[j];
+    if (c < pc.cols) bd_atomic_add(c, bd_value(j));
+}
+
 void main()
 {
     const uint r = pc.base + gl_GlobalInvocationID.x;
     if (r >= pc.rows || spikes[r] == 0u) return;
     const uvec2 row = bd_row(r);
-    for (uint j = row.x; j < row.y; j++) {
-        const uint c = colidx[j];
-        if (c < pc.cols) bd_atomic_add(c, bd_value(j));
-    }
+    BD_FOR4(row.x, row.y, 1u, entry)
 }

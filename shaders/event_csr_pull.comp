@@ -10,16 +10,22 @@ layout(local_size_x_id = 0) in;
 layout(std430, binding = 3) readonly buffer Spikes { uint spikes[]; };
 layout(std430, binding = 4) buffer Y { T y[]; };
 
+T entry(T acc, uint j)
+{
+    const uint c = colidx[j];
+    if (c >= pc.cols || spikes[c] == 0u) return acc;
+    precise T sum = acc + bd_value(j);
+    return sum;
+}
+
 void main()
 {
     const uint p = pc.base + gl_GlobalInvocationID.x;
     if (p >= pc.rows) return;
     const uvec2 row = bd_row(p);
     precise T acc = T(0);
-    for (uint j = row.x; j < row.y; j++) {
-        const uint c = colidx[j];
-        if (c < pc.cols && spikes[c] != 0u) acc = acc + bd_value(j);
-    }
+#define STEP(j) acc = entry(acc, j)
+    BD_FOR4(row.x, row.y, 1u, STEP)
     precise T sum = y[p] + acc;
     y[p] = sum;
 }

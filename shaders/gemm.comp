@@ -2,6 +2,8 @@
 /* bd_gemm: C = alpha op(A) op(B) + beta C, row-major, C m x n, op(A) m x k, op(B) k x n. A work
  * group of 256 computes a 64 x 64 tile of C, each invocation a 4 x 4 block strided by 16 (so that
  * neighbours read neighbouring shared words); A and B pass through shared memory 16 deep in k.
+ * Each dispatch sums the slice [k0, k1) of k; the host splits a long k into slices (beta = 1 after
+ * the first), so that no invocation loops more than a few thousand times.
  * flags: 1 = A transposed, 2 = B transposed, 4 = beta is 0 (C is written without being read). */
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
@@ -23,21 +25,23 @@ layout(push_constant) uniform Pc {
     layout(offset = 20) uint flags;
     layout(offset = 24) T alpha;
     layout(offset = 32) T beta;
+    layout(offset = 40) uint k0;
+    layout(offset = 44) uint k1;
 } pc;
 
 /* 2 x 16 x 64 elements: 16 KiB for doubles, the least shared memory Vulkan guarantees. */
-shared T as[DEPTH][TILE]; /* as[p][i] = op(A)[row0 + i][k0 + p] */
-shared T bs[DEPTH][TILE]; /* bs[p][j] = op(B)[k0 + p][col0 + j] */
+shared T as[DEPTH][TILE]; /* as[p][i] = op(A)[row0 + i][kt + p] */
+shared T bs[DEPTH][TILE]; /* bs[p][j] = op(B)[kt + p][col0 + j] */
 
 T load_a(uint i, uint p)
 {
-    if (i >= pc.m || p >= pc.k) return T(0);
+    if (i >= pc.m || p >= pc.k1) return T(0);
     return (pc.flags & 1u) != 0u ? a[p * pc.m + i] : a[i * pc.k + p];
 }
 
 T load_b(uint p, uint j)
 {
-    if (p >= pc.k || j >= pc.n) return T(0);
+    if (p >= pc.k1 || j >= pc.n) return T(0);
     return (pc.flags & 2u) != 0u ? b[j * pc.k + p] : b[p * pc.n + j];
 }
 
@@ -52,15 +56,15 @@ void main()
     [[unroll]] for (uint r = 0u; r < 4u; r++)
         [[unroll]] for (uint q = 0u; q < 4u; q++) acc[r][q] = T(0);
 
-    for (uint k0 = 0u; k0 < pc.k; k0 += DEPTH) {
+    for (uint kt = pc.k0; kt < pc.k1; kt += DEPTH) {
         /* Each invocation loads 4 of the 1024 elements of each tile, walking along whichever
          * dimension is contiguous in memory. */
         [[unroll]] for (uint q = 0u; q < 4u; q++) {
             const uint e = tid + 256u * q;
             const uint ai = ta ? e % TILE : e / DEPTH, ap = ta ? e / TILE : e % DEPTH;
-            as[ap][ai] = load_a(row0 + ai, k0 + ap);
+            as[ap][ai] = load_a(row0 + ai, kt + ap);
             const uint bj = tb ? e / DEPTH : e % TILE, bp = tb ? e % DEPTH : e / TILE;
-            bs[bp][bj] = load_b(k0 + bp, col0 + bj);
+            bs[bp][bj] = load_b(kt + bp, col0 + bj);
         }
         barrier();
         [[unroll]] for (uint p = 0u; p < DEPTH; p++) {

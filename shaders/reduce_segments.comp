@@ -50,7 +50,8 @@ void main()
         const uint end = min(offsets[seg + 1u], pc.n);
         const uint begin = min(offsets[seg], end);
         T acc = identity();
-        for (uint i = begin + lid; i < end; i += gl_WorkGroupSize.x) acc = combine(acc, x[i]);
+#define STEP(i) acc = combine(acc, x[i])
+        BD_FOR4(begin + lid, end, gl_WorkGroupSize.x, STEP)
         part[lid] = acc;
         barrier();
         for (uint s = gl_WorkGroupSize.x / 2u; s > 0u; s >>= 1u) {
@@ -64,7 +65,7 @@ void main()
         const uint end = min(offsets[seg + 1u], pc.n);
         const uint begin = min(offsets[seg], end);
         T acc = identity();
-        for (uint i = begin; i < end; i++) acc = combine(acc, x[i]);
+        BD_FOR4(begin, end, 1u, STEP)
         finish(seg, begin, end, acc);
     }
 }

@@ -23,8 +23,14 @@ static inline void tc_begin(void) { setvbuf(stdout, NULL, _IOLBF, 0); }
 static inline void tc_vline(tc_kind kind, const char *fmt, va_list ap)
 {
     static const char *const words[] = {"PASS", "FAIL", "SKIP"};
+    char text[8192];
+    vsnprintf(text, sizeof text, fmt, ap);
+    /* one result per line: continuation lines of a message (compiler logs) are indented */
     printf("%s ", words[kind]);
-    vprintf(fmt, ap);
+    for (const char *p = text; *p; p++) {
+        putchar(*p);
+        if (*p == '\n' && p[1]) fputs("    ", stdout);
+    }
     printf("\n");
     if (kind == TC_PASS) tc_passed++;
     else if (kind == TC_FAIL) tc_failed++;

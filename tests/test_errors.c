@@ -26,6 +26,21 @@ static int ndevs;
 
 static int has(const char *text, const char *needle) { return text && needle && strstr(text, needle) != NULL; }
 
+static void open_devices(void)
+{
+    size_t count = bd_device_count();
+    for (size_t i = 0; i < count && ndevs < MAXDEV; i++) {
+        tdev *dv = &devs[ndevs];
+        if (bd_device_info_get(i, &dv->info) || !tc_device_selected(dv->info.name)) continue;
+        if (bd_device_open(dv->info.name, &dv->d)) {
+            tc_line(TC_FAIL, "open %s: %s", dv->info.name, bd_last_error());
+            continue;
+        }
+        memcpy(dv->name, dv->info.name, sizeof dv->info.name); /* 32 bytes, NUL-terminated, into 40 */
+        ndevs++;
+    }
+}
+
 /* ---------------------------------------------------------------------------------------------- */
 
 static void test_unknown_device(void)
@@ -90,6 +105,23 @@ static void test_allocation(void)
             if (st == BD_OK) bd_buffer_free(b);
         }
         tc_check(still_works(dv->d), "%s still allocates and transfers after the failed allocations", dv->name);
+        /* the largest allocation the device reports (GPU devices; the cpu's is all of host memory) either
+         * works, with its last bytes reachable past 2^31, or fails with a status */
+        if (dv->info.backend == BD_BACKEND_CPU) continue;
+        size_t most = (size_t)dv->info.max_alloc_bytes;
+        bd_buffer *b = NULL;
+        bd_status st = bd_buffer_alloc(dv->d, most, &b);
+        uint64_t w = 0x0123456789ABCDEFull, r = 0;
+        if (st == BD_OK) {
+            bd_status st2 = bd_buffer_upload(b, most - 8, &w, 8);
+            if (!st2) st2 = bd_buffer_download(b, most - 8, &r, 8);
+            tc_check(st2 == BD_OK && r == w, "alloc of max_alloc_bytes (%zu) on %s: last 8 bytes round-trip -> %s %s", most,
+                     dv->name, bd_status_name(st2), st2 ? bd_last_error() : "");
+            bd_buffer_free(b);
+        } else {
+            tc_check((st == BD_ERR_DEVICE_NOMEM || st == BD_ERR_LIMIT || st == BD_ERR_NOMEM) && bd_last_error()[0],
+                     "alloc of max_alloc_bytes (%zu) on %s -> %s: %s", most, dv->name, bd_status_name(st), bd_last_error());
+        }
     }
 }
 
@@ -279,7 +311,8 @@ static void test_misuse(bd_device *other)
     bd_ir *kir = small_kernel(BD_F32);
     for (int i = 0; i < ndevs; i++) {
         bd_device *d = devs[i].d;
-        const char *dn = devs[i].name;
+        char dn[40];
+        memcpy(dn, devs[i].name, sizeof dn);
         bd_buffer *b = NULL, *b2 = NULL, *small = NULL, *tiny = NULL;
         bd_kernel *kern = NULL;
         if (bd_buffer_alloc(d, 1 << 16, &b) || bd_buffer_alloc(d, 1 << 16, &b2) || bd_buffer_alloc(d, 16, &small) ||
@@ -355,6 +388,9 @@ static void test_misuse(bd_device *other)
         EXPECT(bd_csr_spmv(d, BD_F32, &m, b, b2), BD_ERR_INVALID_ARG, "spmv with a 1-entry rowptr for 4 rows on %s", dn);
         m.rowptr = b;
         EXPECT(bd_csr_spmv(d, BD_F32, &m, foreign, b2), BD_ERR_INVALID_ARG, "spmv with a cpu:ref x on %s", dn);
+        EXPECT(bd_csr_spmv_t(d, BD_F32, NULL, b, b2), BD_ERR_INVALID_ARG, "spmv_t with a NULL matrix on %s", dn);
+        EXPECT(bd_event_csr(d, BD_F32, NULL, b, b2), BD_ERR_INVALID_ARG, "event_csr with a NULL matrix on %s", dn);
+        EXPECT(bd_event_csr_pull(d, BD_F32, NULL, b, b2), BD_ERR_INVALID_ARG, "event_csr_pull with a NULL matrix on %s", dn);
         EXPECT(bd_event_csr(d, BD_F32, &m, NULL, b2), BD_ERR_INVALID_ARG, "event_csr with NULL spikes on %s", dn);
         EXPECT(bd_event_csr_pull(d, BD_F32, &m, b, NULL), BD_ERR_INVALID_ARG, "event_csr_pull into NULL on %s", dn);
         EXPECT(bd_spike_compact(d, b, 8, small, b2), BD_ERR_INVALID_ARG, "spike_compact with 4 index slots for 8 on %s", dn);
@@ -552,9 +588,21 @@ static void run_child(const char *mode, const char *const *env)
     }
 }
 
+/* In the child: API misuse on every device, with cpu:ref's buffers as those of another device. */
+static void child_misuse(void)
+{
+    bd_device *ref = NULL;
+    open_devices();
+    if (bd_device_open("cpu:ref", &ref)) tc_line(TC_FAIL, "open cpu:ref: %s", bd_last_error());
+    else test_misuse(ref);
+    for (int i = 0; i < ndevs; i++) bd_device_close(devs[i].d);
+    bd_device_close(ref);
+}
+
 static int child_main(const char *mode, int fd)
 {
-    if (strcmp(mode, "missing-libs") == 0) child_missing_libs();
+    if (strcmp(mode, "misuse") == 0) child_misuse();
+    else if (strcmp(mode, "missing-libs") == 0) child_missing_libs();
     else if (strcmp(mode, "bad-cc") == 0) child_bad_cc();
     else if (strcmp(mode, "no-cc") == 0) child_no_cc();
     else tc_line(TC_FAIL, "unknown child mode %s", mode);
@@ -572,37 +620,24 @@ int main(int argc, char **argv)
 
     snprintf(tmpdir, sizeof tmpdir, "%s/bd_test_errors_XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     if (!mkdtemp(tmpdir)) snprintf(tmpdir, sizeof tmpdir, "/tmp");
-    size_t count = bd_device_count();
-    for (size_t i = 0; i < count && ndevs < MAXDEV; i++) {
-        tdev *dv = &devs[ndevs];
-        if (bd_device_info_get(i, &dv->info) || !tc_device_selected(dv->info.name)) continue;
-        if (bd_device_open(dv->info.name, &dv->d)) {
-            tc_line(TC_FAIL, "open %s: %s", dv->info.name, bd_last_error());
-            continue;
-        }
-        snprintf(dv->name, sizeof dv->name, "%s", dv->info.name);
-        ndevs++;
-    }
-    bd_device *ref = NULL;
-    if (bd_device_open("cpu:ref", &ref)) tc_line(TC_FAIL, "open cpu:ref: %s", bd_last_error());
-
+    open_devices();
     test_status_names();
     test_unknown_device();
     test_allocation();
     test_compile_error_logs();
     test_f64_unsupported();
-    if (ref) test_misuse(ref);
 
     static const char *const missing[] = {"BDYN_OPENCL_LIBRARY", "/nonexistent/libOpenCL.so.1", "BDYN_VULKAN_LIBRARY",
                                           "/nonexistent/libvulkan.so.1", NULL};
     static const char *const bad_cc[] = {"CC", "cc -Dbd_kernel=+", "BDYN_CACHE", "0", NULL};
     static const char *const no_cc[] = {"CC", "/nonexistent/cc", "BDYN_CACHE", "0", NULL};
+    static const char *const none[] = {NULL};
+    run_child("misuse", none); /* a crash there is reported, and the other cases still run */
     run_child("missing-libs", missing);
     run_child("bad-cc", bad_cc);
     run_child("no-cc", no_cc);
 
     for (int i = 0; i < ndevs; i++) bd_device_close(devs[i].d);
-    bd_device_close(ref);
     char rm[512];
     if (strcmp(tmpdir, "/tmp") != 0) {
         snprintf(rm, sizeof rm, "rm -rf '%s'", tmpdir);

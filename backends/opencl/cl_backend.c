@@ -36,15 +36,17 @@ static int writable_dir(const char *path)
 static void ensure_pocl_cache_dir(void)
 {
     if (getenv("POCL_CACHE_DIR")) return;
-    const char *xdg = getenv("XDG_CACHE_HOME");
-    if (xdg && *xdg && writable_dir(xdg)) return;
-    const char *home = getenv("HOME");
-    if (home && *home) {
+    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+    int usable = 0;
+    if (xdg && *xdg) {
+        usable = writable_dir(xdg);
+    } else if (home && *home) {
         char dot[PATH_MAX];
-        snprintf(dot, sizeof dot, "%s/.cache", home);
         struct stat st;
-        if (stat(dot, &st) == 0 ? writable_dir(dot) : writable_dir(home)) return;
+        snprintf(dot, sizeof dot, "%s/.cache", home);
+        usable = stat(dot, &st) == 0 ? writable_dir(dot) : writable_dir(home);
     }
+    if (usable) return;
     char dir[PATH_MAX];
     /* bd_cache_path names a file in bdyn's cache directory; its directory part is what we want. */
     if (bd_cache_path(dir, sizeof dir, "pocl", 0, "d") == BD_OK) {

@@ -114,6 +114,7 @@ static int describe(bd_vk_phys *p, uint32_t instance_api)
     p->int64_atomics = query_int64 && p->int64 && ai.shaderBufferInt64Atomics == VK_TRUE;
     p->float_atomics = p->ext_atomic_float && af.shaderBufferFloat32AtomicAdd == VK_TRUE;
     p->max_alloc = m3.maxMemoryAllocationSize;
+    p->llvmpipe = driver_props && drv.driverID == VK_DRIVER_ID_MESA_LLVMPIPE;
 
     bd_vk.vkGetPhysicalDeviceMemoryProperties(p->pd, &p->mem);
     for (uint32_t h = 0; h < p->mem.memoryHeapCount; h++)

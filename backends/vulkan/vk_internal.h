@@ -27,6 +27,9 @@ typedef struct bd_vk_phys {
     /* Features the backend enables at device creation and selects shaders by. */
     int fp64, int64, int64_atomics, float_atomics;
     int ext_atomic_float, ext_atomic_int64; /* the device extensions to enable for them */
+    /* llvmpipe (lavapipe) silently ends a shader invocation after 65535 loop iterations in all
+     * (Mesa's LP_MAX_TGSI_LOOP_ITERATIONS); ops whose loops could run longer are refused there. */
+    int llvmpipe;
     bd_device_info info;
 } bd_vk_phys;
 

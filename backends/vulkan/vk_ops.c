@@ -9,7 +9,7 @@
 
 /* Push-constant blocks are built byte by byte at the offsets the shaders declare. */
 typedef struct push {
-    _Alignas(8) unsigned char b[48];
+    _Alignas(8) unsigned char b[64];
 } push;
 
 static void put_u32(push *p, uint32_t off, uint32_t v) { memcpy(p->b + off, &v, sizeof v); }
@@ -31,8 +31,8 @@ enum {
     PUSH_INDEXED = 12,    /* base, n, n_other */
     PUSH_CSR = 32,        /* base, rows, cols, nnz, has_values, -, weight@24 */
     PUSH_COMPACT = 8,     /* base, n */
-    PUSH_GEMV = 32,       /* base, m, n, beta_zero, alpha@16, beta@24 */
-    PUSH_GEMM = 40,       /* tile_x, tile_y, m, n, k, flags, alpha@24, beta@32 */
+    PUSH_GEMV = 44,       /* base, m, n, beta_zero, alpha@16, beta@24, start, count, tx */
+    PUSH_GEMM = 48,       /* tile_x, tile_y, m, n, k, flags, alpha@24, beta@32, k0, k1 */
     PUSH_RNG = 28,        /* base, n, k0, k1, c2, c3, dist */
     PUSH_PROCEDURAL = 44, /* base, n_pre, n_post, seed, proj, conn, outdegree, weight, logq, w0, w1 */
 };
@@ -175,29 +175,66 @@ static bd_status run_spike_compact(bd_vk_dev *d, const bd_op *op)
     return bd_vk_dispatch(d, p, b, &pc, groups_for(d, op->n), 1, d->wg);
 }
 
-static bd_status run_gemv(bd_vk_dev *d, const bd_op *op)
+/* The longest loop one invocation of gemv or gemm runs per dispatch; longer sums are split into
+ * slices over several dispatches (llvmpipe ends an invocation after 65535 loop iterations, and GPU
+ * watchdogs dislike long dispatches). */
+#define SLICE_ITERATIONS 4096u
+
+/* y = alpha op(A) x + beta y, A rows x cols stored row-major: the work of gemv and of a gemm with a
+ * single row or column. The summed dimension goes in slices; after the first, beta is 1. */
+static bd_status gemv(bd_vk_dev *d, bd_dtype t, int trans, size_t rows, size_t cols, double alpha, const bd_buffer *a,
+                      const bd_buffer *x, double beta, const bd_buffer *y)
 {
-    bd_vk_shader sh = op->trans_a ? (is_f64(op) ? BD_VK_SH_gemv_t_f64 : BD_VK_SH_gemv_t_f32)
-                                  : (is_f64(op) ? BD_VK_SH_gemv_f64 : BD_VK_SH_gemv_f32);
+    bd_vk_shader sh = trans ? (t == BD_F64 ? BD_VK_SH_gemv_t_f64 : BD_VK_SH_gemv_t_f32)
+                            : (t == BD_F64 ? BD_VK_SH_gemv_f64 : BD_VK_SH_gemv_f32);
     bd_vk_pipe *p;
     bd_status st = op_pipe(d, sh, 3, PUSH_GEMV, &p);
     if (st != BD_OK) return st;
+    /* A work group computes `tile` outputs with wg / tile lanes each: as many lanes as the sum has
+     * terms, up to wg; transposed, few enough that up to 32 neighbouring columns are read together. */
+    size_t sum = trans ? rows : cols, outputs = trans ? cols : rows;
+    uint32_t lanes = d->wg;
+    while (lanes > 1 && lanes / 2 >= sum) lanes /= 2;
+    if (trans) {
+        uint32_t cover = 1;
+        while (cover < 32 && cover < outputs) cover *= 2;
+        if (lanes > d->wg / cover) lanes = d->wg / cover;
+    }
+    uint32_t tile = d->wg / lanes;
+    size_t slice = (size_t)lanes * SLICE_ITERATIONS;
+    uint64_t groups = (outputs + tile - 1) / tile;
     push pc = {0};
-    put_u32(&pc, 4, (uint32_t)op->m);
-    put_u32(&pc, 8, (uint32_t)op->n);
-    put_u32(&pc, 12, op->beta == 0);
-    put_real(&pc, 16, op->dtype, op->alpha);
-    put_real(&pc, 24, op->dtype, op->beta);
-    bd_vk_bind b[3] = {bind(d, op->in_a), bind(d, op->in), bind(d, op->out)};
-    /* No transpose: a work group per row of A; transposed: an invocation per column. */
-    return op->trans_a ? bd_vk_dispatch(d, p, b, &pc, groups_for(d, op->n), 1, d->wg)
-                       : bd_vk_dispatch(d, p, b, &pc, op->m, 1, 1);
+    put_u32(&pc, 4, (uint32_t)rows);
+    put_u32(&pc, 8, (uint32_t)cols);
+    put_real(&pc, 16, t, alpha);
+    put_u32(&pc, 40, tile);
+    bd_vk_bind b[3] = {bind(d, a), bind(d, x), bind(d, y)};
+    size_t start = 0;
+    do {
+        size_t count = sum - start < slice ? sum - start : slice;
+        put_u32(&pc, 12, start == 0 && beta == 0);
+        put_real(&pc, 24, t, start == 0 ? beta : 1.0);
+        put_u32(&pc, 32, (uint32_t)start);
+        put_u32(&pc, 36, (uint32_t)count);
+        st = bd_vk_dispatch(d, p, b, &pc, groups, 1, 1);
+        start += count;
+    } while (st == BD_OK && start < sum);
+    return st;
 }
 
 #define GEMM_TILE 64u
+#define GEMM_DEPTH 16u
 
 static bd_status run_gemm(bd_vk_dev *d, const bd_op *op)
 {
+    /* A single column or row of C is a matrix-vector product: gemv reads each element once, where
+     * the 64 x 64 tiles would compute 63 of every 64 outputs for nothing. */
+    if (op->n == 1)
+        return gemv(d, op->dtype, op->trans_a, op->trans_a ? op->k : op->m, op->trans_a ? op->m : op->k, op->alpha,
+                    op->in_a, op->in, op->beta, op->out);
+    if (op->m == 1) /* C^T = op(B)^T a */
+        return gemv(d, op->dtype, !op->trans_b, op->trans_b ? op->n : op->k, op->trans_b ? op->k : op->n, op->alpha,
+                    op->in, op->in_a, op->beta, op->out);
     bd_vk_pipe *p;
     bd_status st = op_pipe(d, is_f64(op) ? BD_VK_SH_gemm_f64 : BD_VK_SH_gemm_f32, 3, PUSH_GEMM, &p);
     if (st != BD_OK) return st;
@@ -205,18 +242,26 @@ static bd_status run_gemm(bd_vk_dev *d, const bd_op *op)
     put_u32(&pc, 8, (uint32_t)op->m);
     put_u32(&pc, 12, (uint32_t)op->n);
     put_u32(&pc, 16, (uint32_t)op->k);
-    put_u32(&pc, 20, (op->trans_a ? 1u : 0u) | (op->trans_b ? 2u : 0u) | (op->beta == 0 ? 4u : 0u));
     put_real(&pc, 24, op->dtype, op->alpha);
-    put_real(&pc, 32, op->dtype, op->beta);
     bd_vk_bind b[3] = {bind(d, op->in_a), bind(d, op->in), bind(d, op->out)};
     uint64_t tiles_x = (op->n + GEMM_TILE - 1) / GEMM_TILE, tiles_y = (op->m + GEMM_TILE - 1) / GEMM_TILE;
     const uint32_t max_y = d->phys->props.limits.maxComputeWorkGroupCount[1];
-    /* bd_vk_dispatch splits along x (tile_x at offset 0); rows of tiles beyond the y limit go in
-     * further dispatches with tile_y. */
-    for (uint64_t y = 0; y < tiles_y && st == BD_OK; y += max_y) {
-        put_u32(&pc, 4, (uint32_t)y);
-        st = bd_vk_dispatch(d, p, b, &pc, tiles_x, (uint32_t)(tiles_y - y < max_y ? tiles_y - y : max_y), 1);
-    }
+    const size_t slice = GEMM_DEPTH * SLICE_ITERATIONS;
+    size_t k0 = 0;
+    do {
+        size_t k1 = op->k - k0 < slice ? op->k : k0 + slice;
+        put_u32(&pc, 20, (op->trans_a ? 1u : 0u) | (op->trans_b ? 2u : 0u) | (k0 == 0 && op->beta == 0 ? 4u : 0u));
+        put_real(&pc, 32, op->dtype, k0 == 0 ? op->beta : 1.0);
+        put_u32(&pc, 40, (uint32_t)k0);
+        put_u32(&pc, 44, (uint32_t)k1);
+        /* bd_vk_dispatch splits along x (tile_x at offset 0); rows of tiles beyond the y limit go in
+         * further dispatches with tile_y. */
+        for (uint64_t y = 0; y < tiles_y && st == BD_OK; y += max_y) {
+            put_u32(&pc, 4, (uint32_t)y);
+            st = bd_vk_dispatch(d, p, b, &pc, tiles_x, (uint32_t)(tiles_y - y < max_y ? tiles_y - y : max_y), 1);
+        }
+        k0 = k1;
+    } while (st == BD_OK && k0 < op->k);
     return st;
 }
 
@@ -267,6 +312,24 @@ static bd_status run_procedural(bd_vk_dev *d, const bd_op *op)
     return bd_vk_dispatch(d, p, b, &pc, groups_for(d, c->n_pre), 1, d->wg);
 }
 
+/* One invocation regenerates a whole row, at one loop iteration per target and at least one more
+ * per compare-and-swap add, which llvmpipe's budget of 65535 iterations per invocation must cover
+ * with room for CAS retries. (CSR rows are bounded the same way, but their lengths live on the
+ * device; BD_FOR4 stretches the budget for them to about 260 000 entries.) */
+static bd_status procedural_fits_llvmpipe(const bd_vk_dev *d, const bd_op *op)
+{
+    const bd_procedural *c = &op->proc;
+    double budget = op->dtype == BD_F64 || !d->phys->float_atomics ? 20000 : 40000;
+    double mean = c->conn == BD_PROC_FIXED_OUTDEGREE ? c->outdegree : c->p * (double)c->n_post;
+    /* Fixed-probability rows are binomial: eight standard deviations above the mean is never reached. */
+    double longest = c->conn == BD_PROC_FIXED_OUTDEGREE ? mean : mean + 8 * sqrt(mean);
+    if (longest <= budget) return BD_OK;
+    return bd_fail(BD_ERR_LIMIT,
+                   "%s: event_procedural rows of up to %.0f targets exceed what llvmpipe runs in one shader "
+                   "invocation (65535 loop iterations in all, about %.0f targets here)",
+                   d->name, longest, budget);
+}
+
 bd_status bd_vk_supports(bd_device *dev, const bd_op *op)
 {
     bd_vk_dev *d = bd_vk_ctx(dev);
@@ -284,7 +347,7 @@ bd_status bd_vk_supports(bd_device *dev, const bd_op *op)
                            "%s: %s in f64 accumulates with 64-bit atomics (shaderBufferInt64Atomics), which the "
                            "device lacks",
                            d->name, name);
-        return BD_OK;
+        return op->kind == BD_OP_EVENT_PROCEDURAL && ph->llvmpipe ? procedural_fits_llvmpipe(d, op) : BD_OK;
     case BD_OP_GEMM:
         if (ph->props.limits.maxComputeWorkGroupInvocations < 256 || ph->props.limits.maxComputeWorkGroupSize[0] < 256)
             return bd_fail(BD_ERR_UNSUPPORTED, "%s: gemm needs work groups of 256 invocations, above the device's "
@@ -315,7 +378,8 @@ bd_status bd_vk_run_op(bd_device *dev, const bd_op *op)
     case BD_OP_EVENT_CSR_PULL:
         return run_csr(d, op, is_f64(op) ? BD_VK_SH_event_csr_pull_f64 : BD_VK_SH_event_csr_pull_f32);
     case BD_OP_SPIKE_COMPACT: return run_spike_compact(d, op);
-    case BD_OP_GEMV: return run_gemv(d, op);
+    case BD_OP_GEMV:
+        return gemv(d, op->dtype, op->trans_a, op->m, op->n, op->alpha, op->in_a, op->in, op->beta, op->out);
     case BD_OP_GEMM: return run_gemm(d, op);
     case BD_OP_RNG: return run_rng(d, op);
     case BD_OP_EVENT_PROCEDURAL: return run_procedural(d, op);

@@ -2,8 +2,8 @@
  * first). Work-item g takes the flags [g * chunk, (g + 1) * chunk) and writes its spikes in index
  * order; the order between work-items is unspecified. Each work-group sums its items' counts in local
  * memory and reserves its slots with one global atomic, so dense spiking does not serialise on count.
- * chunk is 1 on GPUs (coalesced loads) and larger on CPU drivers such as PoCL, where each work-item
- * costs a loop trip per barrier region and a longer private loop amortises it. */
+ * chunk is 1 on GPUs (coalesced loads) and 16 on CPU drivers such as PoCL, where each work-item
+ * costs a loop trip per barrier region and a short private loop amortises it. */
 __kernel void spike_compact(__global const uint *flags, const uint n, const uint chunk, __global uint *indices,
                             volatile __global uint *count)
 {
