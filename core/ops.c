@@ -150,6 +150,7 @@ static bd_status spmv(bd_op_kind kind, bd_device *dev, bd_dtype t, const bd_csr 
     op.out = y;
     bd_status st = check_float(dev, &op);
     if (!st) st = check_csr(dev, &op, a);
+    if (st) return st;
     size_t es = bd_dtype_size(t);
     size_t nx = kind == BD_OP_CSR_SPMV ? a->cols : a->rows, ny = kind == BD_OP_CSR_SPMV ? a->rows : a->cols;
     if (!st) st = need(dev, &op, "x", x, nx, es, nx == 0);
@@ -176,6 +177,7 @@ static bd_status event(bd_op_kind kind, bd_device *dev, bd_dtype t, const bd_csr
     op.out = y;
     bd_status st = check_float(dev, &op);
     if (!st) st = check_csr(dev, &op, a);
+    if (st) return st;
     size_t npre = kind == BD_OP_EVENT_CSR ? a->rows : a->cols, npost = kind == BD_OP_EVENT_CSR ? a->cols : a->rows;
     if (!st) st = need(dev, &op, "spikes", spikes, npre, 4, npre == 0);
     if (!st) st = need(dev, &op, "y", y, npost, bd_dtype_size(t), npost == 0);

@@ -91,7 +91,6 @@ static void describe(struct bd_cl_desc *c, size_t index)
     snprintf(info->name, sizeof info->name, "opencl:%zu", index);
     device_string(id, CL_DEVICE_NAME, c->device_name, sizeof c->device_name);
     device_string(id, CL_DRIVER_VERSION, c->driver_version, sizeof c->driver_version);
-    c->platform_version[0] = '\0';
     if (bd_cl.clGetPlatformInfo(c->platform, CL_PLATFORM_VERSION, sizeof c->platform_version, c->platform_version,
                                 NULL) != CL_SUCCESS)
         c->platform_version[0] = '\0';
@@ -117,7 +116,8 @@ static void describe(struct bd_cl_desc *c, size_t index)
 
     size_t ext_len = 0;
     char *ext = NULL;
-    if (bd_cl.clGetDeviceInfo(id, CL_DEVICE_EXTENSIONS, 0, NULL, &ext_len) == CL_SUCCESS && (ext = malloc(ext_len + 1))) {
+    if (bd_cl.clGetDeviceInfo(id, CL_DEVICE_EXTENSIONS, 0, NULL, &ext_len) == CL_SUCCESS &&
+        (ext = malloc(ext_len + 1))) {
         if (bd_cl.clGetDeviceInfo(id, CL_DEVICE_EXTENSIONS, ext_len, ext, NULL) != CL_SUCCESS) ext_len = 0;
         ext[ext_len] = '\0';
     }

@@ -178,8 +178,10 @@ static bd_status run_reduce(struct bd_cl_device *d, const bd_op *op, int f64)
                                               &err);
             if (!d->scratch) return bd_cl_fail(d, err, "clCreateBuffer (reduction partials)");
         }
-        size_t local = d->local[c.k][f64], cu = d->desc->info.compute_units ? d->desc->info.compute_units : 1;
-        size_t cap = cu * 8 < 16 ? 16 : cu * 8 > MAX_PARTIALS ? MAX_PARTIALS : cu * 8;
+        /* About 8 work-groups per compute unit keep every unit busy without many partials. */
+        size_t local = d->local[c.k][f64], cap = (size_t)d->desc->info.compute_units * 8;
+        if (cap < 16) cap = 16;
+        if (cap > MAX_PARTIALS) cap = MAX_PARTIALS;
         groups = (op->n + local - 1) / local;
         if (groups > cap) groups = cap;
         cl_mem scratch = d->scratch;

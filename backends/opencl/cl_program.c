@@ -68,7 +68,8 @@ bd_status bd_cl_program_build(struct bd_cl_device *d, const char *name, const ch
                               cl_program *out)
 {
     char path[PATH_MAX];
-    int cached = bd_cache_enabled() && bd_cache_path(path, sizeof path, "cl", program_key(d, source, options), "bin") == BD_OK;
+    uint64_t key = program_key(d, source, options);
+    int cached = bd_cache_enabled() && bd_cache_path(path, sizeof path, "cl", key, "bin") == BD_OK;
     if (cached && (*out = from_binary(d, path, options))) return BD_OK;
 
     cl_int err;
