@@ -114,8 +114,6 @@ bd_status bd_vk_record(bd_vk_dev *d, VkCommandBuffer *cmd);
 void bd_vk_use(bd_vk_dev *d, bd_vk_buf *b);
 /* Counts commands recorded into the current batch and submits it once it is large. */
 bd_status bd_vk_recorded(bd_vk_dev *d, uint32_t commands);
-/* Submits the batch being recorded, if any, without waiting. */
-bd_status bd_vk_submit(bd_vk_dev *d);
 /* Waits until the batch with this serial (and every earlier one) has completed. */
 bd_status bd_vk_wait(bd_vk_dev *d, uint64_t serial);
 bd_status bd_vk_sync(bd_device *dev);

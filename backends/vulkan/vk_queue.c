@@ -97,14 +97,8 @@ bd_status bd_vk_record(bd_vk_dev *d, VkCommandBuffer *cmd)
 
 void bd_vk_use(bd_vk_dev *d, bd_vk_buf *b) { b->last_use = d->batch[d->cur].serial; }
 
-bd_status bd_vk_recorded(bd_vk_dev *d, uint32_t commands)
-{
-    bd_vk_batch *b = &d->batch[d->cur];
-    b->ncommands += commands;
-    return b->ncommands >= BD_VK_BATCH_COMMANDS ? bd_vk_submit(d) : BD_OK;
-}
-
-bd_status bd_vk_submit(bd_vk_dev *d)
+/* Submits the batch being recorded, if any, without waiting. */
+static bd_status submit(bd_vk_dev *d)
 {
     if (d->cur < 0) return BD_OK;
     bd_vk_batch *b = &d->batch[d->cur];
@@ -129,11 +123,18 @@ bd_status bd_vk_submit(bd_vk_dev *d)
     return BD_OK;
 }
 
+bd_status bd_vk_recorded(bd_vk_dev *d, uint32_t commands)
+{
+    bd_vk_batch *b = &d->batch[d->cur];
+    b->ncommands += commands;
+    return b->ncommands >= BD_VK_BATCH_COMMANDS ? submit(d) : BD_OK;
+}
+
 bd_status bd_vk_wait(bd_vk_dev *d, uint64_t serial)
 {
     if (serial <= d->done) return BD_OK;
     bd_status st;
-    if (d->cur >= 0 && d->batch[d->cur].serial <= serial && (st = bd_vk_submit(d)) != BD_OK) return st;
+    if (d->cur >= 0 && d->batch[d->cur].serial <= serial && (st = submit(d)) != BD_OK) return st;
     for (int i = 0; i < BD_VK_BATCHES; i++) {
         bd_vk_batch *b = &d->batch[i];
         if (b->state == BD_VK_SUBMITTED && b->serial <= serial && (st = wait_batch(d, b)) != BD_OK) return st;
