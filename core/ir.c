@@ -76,21 +76,26 @@ void bd_ir_free(bd_ir *k)
     free(k);
 }
 
+/* A copy of n elements (at least one slot, so that an empty array is still a valid allocation). */
+static void *dup_array(const void *src, int n, size_t elem)
+{
+    void *p = malloc((size_t)(n ? n : 1) * elem);
+    if (p && n) memcpy(p, src, (size_t)n * elem);
+    return p;
+}
+
 bd_status bd_ir_copy(const bd_ir *k, bd_ir **out)
 {
     bd_ir *c = malloc(sizeof *c);
     if (!c) return bd_fail(BD_ERR_NOMEM, "out of memory copying kernel '%s'", k->name);
     *c = *k;
-    c->nodes = malloc((size_t)(k->nnodes ? k->nnodes : 1) * sizeof *k->nodes);
-    c->stmts = malloc((size_t)(k->nstmts ? k->nstmts : 1) * sizeof *k->stmts);
-    c->locals = malloc((size_t)(k->nlocals ? k->nlocals : 1) * sizeof *k->locals);
+    c->nodes = dup_array(k->nodes, k->nnodes, sizeof *k->nodes);
+    c->stmts = dup_array(k->stmts, k->nstmts, sizeof *k->stmts);
+    c->locals = dup_array(k->locals, k->nlocals, sizeof *k->locals);
     if (!c->nodes || !c->stmts || !c->locals) {
         bd_ir_free(c);
         return bd_fail(BD_ERR_NOMEM, "out of memory copying kernel '%s'", k->name);
     }
-    memcpy(c->nodes, k->nodes, (size_t)k->nnodes * sizeof *k->nodes);
-    memcpy(c->stmts, k->stmts, (size_t)k->nstmts * sizeof *k->stmts);
-    memcpy(c->locals, k->locals, (size_t)k->nlocals * sizeof *k->locals);
     c->cap_nodes = k->nnodes ? k->nnodes : 1;
     c->cap_stmts = k->nstmts ? k->nstmts : 1;
     c->cap_locals = k->nlocals ? k->nlocals : 1;
