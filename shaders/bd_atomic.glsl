@@ -2,7 +2,8 @@
  * BD_ATOMIC_NATIVE: atomicAdd on float (GL_EXT_shader_atomic_float, used where the device has
  * shaderBufferFloat32AtomicAdd); otherwise a compare-and-swap loop on the value's bits, over uint
  * for float and over uint64_t for double (needs shaderBufferInt64Atomics). The order of additions
- * is whatever the scheduling makes it. Include after bd_common.glsl. */
+ * is whatever the scheduling makes it. Include after bd_common.glsl and before any declaration,
+ * as it enables extensions. */
 #if defined(BD_DOUBLE)
 #extension GL_ARB_gpu_shader_int64 : require
 #extension GL_EXT_shader_atomic_int64 : require

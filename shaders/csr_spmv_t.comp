@@ -3,9 +3,9 @@
  * invocation per row of A with atomic adds into y. */
 #extension GL_GOOGLE_include_directive : require
 #include "bd_common.glsl"
-#include "bd_csr.glsl"
 #define BD_ACC_BINDING 4
 #include "bd_atomic.glsl"
+#include "bd_csr.glsl"
 
 layout(local_size_x_id = 0) in;
 layout(std430, binding = 3) readonly buffer X { T x[]; };

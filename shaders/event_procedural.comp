@@ -4,11 +4,11 @@
  * integer-exact sequence as bd_procedural_row on the host (docs/rng.md), and each weight is added
  * atomically to y[target]. One invocation per presynaptic neuron. */
 #extension GL_GOOGLE_include_directive : require
-#include "mathlib_glsl.h"
-#include "mathlib.inc"
 #include "bd_common.glsl"
 #define BD_ACC_BINDING 1
 #include "bd_atomic.glsl"
+#include "mathlib_glsl.h"
+#include "mathlib.inc"
 
 layout(local_size_x_id = 0) in;
 layout(std430, binding = 0) readonly buffer Spikes { uint spikes[]; };
