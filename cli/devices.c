@@ -28,8 +28,8 @@ static int print_json(void)
         cJSON_AddStringToObject(o, "device_type", bd_device_type_name(info.device_type));
         cJSON_AddNumberToObject(o, "memory_bytes", (double)info.memory_bytes);
         cJSON_AddNumberToObject(o, "max_alloc_bytes", (double)info.max_alloc_bytes);
-        cJSON_AddNumberToObject(o, "max_binding_bytes",
-                                info.max_binding_bytes == UINT64_MAX ? -1.0 : (double)info.max_binding_bytes);
+        if (info.max_binding_bytes == UINT64_MAX) cJSON_AddNullToObject(o, "max_binding_bytes"); /* no limit */
+        else cJSON_AddNumberToObject(o, "max_binding_bytes", (double)info.max_binding_bytes);
         cJSON_AddBoolToObject(o, "fp64", info.fp64);
         cJSON_AddBoolToObject(o, "float_atomics", info.float_atomics);
         cJSON_AddNumberToObject(o, "max_workgroup", info.max_workgroup);
