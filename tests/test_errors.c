@@ -613,6 +613,58 @@ static int child_main(const char *mode, int fd)
     return w == len ? 0 : 1;
 }
 
+/* One CSR row (and one segment) of 290,001 entries among 10,000: every device must either give the
+ * exact sums or refuse with BD_ERR_LIMIT (llvmpipe ends a shader invocation after 65,535 loop
+ * iterations, which once truncated such rows silently), never a wrong answer. */
+static void test_long_rows(void)
+{
+    const size_t rows = 10000, nnz = 300000, longest = nnz - rows + 1;
+    uint32_t *rp = malloc((rows + 1) * 4), *ci = malloc(nnz * 4), *flags = malloc(rows * 4);
+    float *y = malloc(rows * 4);
+    if (!rp || !ci || !flags || !y) {
+        tc_line(TC_FAIL, "long rows: host out of memory");
+        free(rp), free(ci), free(flags), free(y);
+        return;
+    }
+    rp[0] = 0;
+    for (size_t r = 1; r <= rows; r++) rp[r] = (uint32_t)(longest + r - 1); /* row 0 is the long one */
+    for (size_t e = 0; e < nnz; e++) ci[e] = (uint32_t)(e % rows);
+    for (size_t r = 0; r < rows; r++) flags[r] = 1;
+    for (int i = 0; i < ndevs; i++) {
+        bd_device *d = devs[i].d;
+        bd_buffer *brp = NULL, *bci = NULL, *bfl = NULL, *bx = NULL, *by = NULL;
+        float one = 1.0f, zero = 0.0f;
+        bd_status st = bd_buffer_alloc(d, (rows + 1) * 4, &brp);
+        if (!st) st = bd_buffer_alloc(d, nnz * 4, &bci);
+        if (!st) st = bd_buffer_alloc(d, rows * 4, &bfl);
+        if (!st) st = bd_buffer_alloc(d, nnz * 4, &bx);
+        if (!st) st = bd_buffer_alloc(d, rows * 4, &by);
+        if (!st) st = bd_buffer_upload(brp, 0, rp, (rows + 1) * 4);
+        if (!st) st = bd_buffer_upload(bci, 0, ci, nnz * 4);
+        if (!st) st = bd_buffer_upload(bfl, 0, flags, rows * 4);
+        if (!st) st = bd_buffer_fill(bx, 0, nnz * 4, &one, 4);
+        if (st) tc_line(TC_FAIL, "long rows on %s: setup: %s", devs[i].name, bd_last_error());
+        bd_csr a = {rows, rows, nnz, brp, bci, NULL, 1.0};
+        for (int op = 0; op < 3 && !st; op++) {
+            const char *what = op == 0 ? "csr_spmv" : op == 1 ? "event_csr_pull" : "reduce_segments";
+            bd_status rs = bd_buffer_fill(by, 0, rows * 4, &zero, 4);
+            if (!rs) rs = op == 0   ? bd_csr_spmv(d, BD_F32, &a, bx, by)
+                          : op == 1 ? bd_event_csr_pull(d, BD_F32, &a, bfl, by)
+                                    : bd_reduce_segments(d, BD_REDUCE_SUM, BD_F32, bx, nnz, brp, rows, by);
+            if (rs == BD_ERR_LIMIT) {
+                tc_expect_status(rs, BD_ERR_LIMIT, what);
+                continue;
+            }
+            if (!rs) rs = bd_buffer_download(by, 0, y, rows * 4);
+            tc_check(rs == BD_OK && y[0] == (float)longest && y[1] == 1.0f,
+                     "%s with a row of %zu entries on %s: %s, y[0] = %.0f (want %zu)", what, longest, devs[i].name,
+                     bd_status_name(rs), (double)y[0], longest);
+        }
+        bd_buffer_free(brp), bd_buffer_free(bci), bd_buffer_free(bfl), bd_buffer_free(bx), bd_buffer_free(by);
+    }
+    free(rp), free(ci), free(flags), free(y);
+}
+
 int main(int argc, char **argv)
 {
     tc_begin();
@@ -626,6 +678,7 @@ int main(int argc, char **argv)
     test_allocation();
     test_compile_error_logs();
     test_f64_unsupported();
+    test_long_rows();
 
     static const char *const missing[] = {"BDYN_OPENCL_LIBRARY", "/nonexistent/libOpenCL.so.1", "BDYN_VULKAN_LIBRARY",
                                           "/nonexistent/libvulkan.so.1", NULL};

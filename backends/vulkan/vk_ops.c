@@ -5,6 +5,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Push-constant blocks are built byte by byte at the offsets the shaders declare. */
@@ -330,6 +331,39 @@ static bd_status procedural_fits_llvmpipe(const bd_vk_dev *d, const bd_op *op)
                    d->name, longest, budget);
 }
 
+/* The longest row (or segment) of an offsets array on the device, read back to the host. */
+static bd_status longest_row(bd_device *dev, const bd_buffer *offsets, size_t rows, size_t total, size_t *longest)
+{
+    uint32_t *off = malloc((rows + 1) * sizeof *off);
+    if (!off) return bd_fail(BD_ERR_NOMEM, "vulkan: out of memory reading row offsets");
+    bd_status st = bd_vk_download(dev, (bd_buffer *)offsets, 0, off, (rows + 1) * sizeof *off);
+    *longest = 0;
+    for (size_t r = 0; st == BD_OK && r < rows; r++) {
+        size_t lo = off[r] < total ? off[r] : total, hi = off[r + 1] < total ? off[r + 1] : total;
+        if (hi > lo && hi - lo > *longest) *longest = hi - lo;
+    }
+    free(off);
+    return st;
+}
+
+/* On llvmpipe one invocation loops over a whole CSR row (unrolled x4) or, for short segments, a
+ * whole segment; a longer one would be cut short silently, so it is refused instead. Only when the
+ * total could hold such a row are the offsets read back (llvmpipe is a correctness device). */
+static bd_status rows_fit_llvmpipe(bd_device *dev, const bd_vk_dev *d, const bd_op *op)
+{
+    int segments = op->kind == BD_OP_REDUCE_SEGMENTS;
+    if (segments && op->n / op->m >= 64) return BD_OK; /* a work group per segment: no long loop */
+    size_t budget = 250000;
+    size_t rows = segments ? op->m : op->csr.rows, total = segments ? op->n : op->csr.nnz, longest = 0;
+    if (total <= budget) return BD_OK;
+    bd_status st = longest_row(dev, segments ? op->idx : op->csr.rowptr, rows, total, &longest);
+    if (st != BD_OK || longest <= budget) return st;
+    return bd_fail(BD_ERR_LIMIT,
+                   "%s: %s has a %s of %zu entries, more than llvmpipe runs in one shader invocation (65535 "
+                   "loop iterations in all, about %zu entries here)",
+                   d->name, bd_op_name(op->kind), segments ? "segment" : "row", longest, budget);
+}
+
 bd_status bd_vk_supports(bd_device *dev, const bd_op *op)
 {
     bd_vk_dev *d = bd_vk_ctx(dev);
@@ -347,7 +381,12 @@ bd_status bd_vk_supports(bd_device *dev, const bd_op *op)
                            "%s: %s in f64 accumulates with 64-bit atomics (shaderBufferInt64Atomics), which the "
                            "device lacks",
                            d->name, name);
-        return op->kind == BD_OP_EVENT_PROCEDURAL && ph->llvmpipe ? procedural_fits_llvmpipe(d, op) : BD_OK;
+        if (op->kind == BD_OP_EVENT_PROCEDURAL) return ph->llvmpipe ? procedural_fits_llvmpipe(d, op) : BD_OK;
+        return ph->llvmpipe ? rows_fit_llvmpipe(dev, d, op) : BD_OK;
+    case BD_OP_CSR_SPMV:
+    case BD_OP_EVENT_CSR_PULL:
+    case BD_OP_REDUCE_SEGMENTS:
+        return ph->llvmpipe ? rows_fit_llvmpipe(dev, d, op) : BD_OK;
     case BD_OP_GEMM:
         if (ph->props.limits.maxComputeWorkGroupInvocations < 256 || ph->props.limits.maxComputeWorkGroupSize[0] < 256)
             return bd_fail(BD_ERR_UNSUPPORTED, "%s: gemm needs work groups of 256 invocations, above the device's "
