@@ -312,7 +312,7 @@ static int add_stmt(bd_ir *k, bd_ir_stmt s)
     return 0;
 }
 
-static bd_ir_val new_local(bd_ir *k, bd_ir_val e)
+static bd_ir_val new_local(bd_ir *k, bd_ir_val e, int mutable)
 {
     if (check_operands(k, "let", 1, e, -1, -1)) return -1;
     if (grow((void **)&k->locals, &k->cap_locals, k->nlocals + 1, sizeof *k->locals))
@@ -320,6 +320,7 @@ static bd_ir_val new_local(bd_ir *k, bd_ir_val e)
     int id = k->nlocals++;
     k->locals[id].type = k->nodes[e].type;
     k->locals[id].scope = k->open[k->depth];
+    k->locals[id].mutable = mutable;
     bd_ir_stmt s = {BD_S_LET, id, -1, -1, e};
     if (add_stmt(k, s)) return -1;
     bd_ir_node n = node(BD_N_LOCAL, k->nodes[e].type);
@@ -327,14 +328,14 @@ static bd_ir_val new_local(bd_ir *k, bd_ir_val e)
     return add_node(k, n);
 }
 
-bd_ir_val bd_ir_let(bd_ir *k, bd_ir_val e) { return new_local(k, e); }
-bd_ir_val bd_ir_var(bd_ir *k, bd_ir_val e) { return new_local(k, e); }
+bd_ir_val bd_ir_let(bd_ir *k, bd_ir_val e) { return new_local(k, e, 0); }
+bd_ir_val bd_ir_var(bd_ir *k, bd_ir_val e) { return new_local(k, e, 1); }
 
 bd_status bd_ir_assign(bd_ir *k, bd_ir_val var, bd_ir_val e)
 {
     if (check_operands(k, "assign", 2, var, e, -1)) return k ? k->error : BD_ERR_INVALID_ARG;
-    if (k->nodes[var].kind != BD_N_LOCAL)
-        return ir_error(k, BD_ERR_INVALID_ARG, "assign: target is not a variable"), k->error;
+    if (k->nodes[var].kind != BD_N_LOCAL || !k->locals[k->nodes[var].slot].mutable)
+        return ir_error(k, BD_ERR_INVALID_ARG, "assign: target is not a variable (made by bd_ir_var)"), k->error;
     if (k->nodes[var].type != k->nodes[e].type)
         return ir_error(k, BD_ERR_INVALID_ARG, "assign: value type %s differs from the variable's %s",
                         bd_dtype_name(k->nodes[e].type), bd_dtype_name(k->nodes[var].type)), k->error;

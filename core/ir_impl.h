@@ -60,7 +60,7 @@ struct bd_ir {
     int nnodes, cap_nodes;
     bd_ir_stmt *stmts;
     int nstmts, cap_stmts;
-    struct bd_ir_local { bd_dtype type; int scope; } *locals; /* scope: the block declaring it */
+    struct bd_ir_local { bd_dtype type; int scope, mutable; } *locals; /* scope: the declaring block */
     int nlocals, cap_locals;
     int open[64]; /* stack of open block ids; open[0] = 0 is the body */
     int depth, nblocks;

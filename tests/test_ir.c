@@ -134,6 +134,10 @@ static void test_builder_errors(void)
     bd_ir_assign(b.k, b.x, b.x);
     kb_expect(&b, BD_ERR_INVALID_ARG, "variable", "assign to a load");
 
+    kb_new(&b, "assign_let");
+    bd_ir_assign(b.k, bd_ir_let(b.k, b.x), b.x);
+    kb_expect(&b, BD_ERR_INVALID_ARG, "variable", "assign to a let (constant) local");
+
     static const struct {
         bd_ir_op op;
         int binary;

@@ -66,7 +66,7 @@ BD_API bd_ir_val bd_ir_cast(bd_ir *k, bd_dtype t, bd_ir_val a);
 BD_API bd_dtype bd_ir_type(const bd_ir *k, bd_ir_val v);
 
 /* Statements, appended to the innermost open block. */
-/* Evaluates e once into a local variable and returns a handle to that local. */
+/* Evaluates e once into a local constant and returns a handle to it (it cannot be assigned). */
 BD_API bd_ir_val bd_ir_let(bd_ir *k, bd_ir_val e);
 /* Declares a mutable local initialised to e; bd_ir_assign changes it later (e.g. in a branch). */
 BD_API bd_ir_val bd_ir_var(bd_ir *k, bd_ir_val e);
