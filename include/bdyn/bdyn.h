@@ -9,5 +9,6 @@
 #include "ir.h"
 #include "ops.h"
 #include "io.h"
+#include "integrate.h"
 
 #endif

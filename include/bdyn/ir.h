@@ -76,6 +76,19 @@ BD_API bd_status bd_ir_store(bd_ir *k, int buffer_slot, bd_ir_val index, bd_ir_v
 BD_API bd_status bd_ir_if(bd_ir *k, bd_ir_val cond);
 BD_API bd_status bd_ir_else(bd_ir *k);
 BD_API bd_status bd_ir_end(bd_ir *k);
+/* for (j = 0; j < count; j++) { ... }: count is u32, evaluated once; returns the u32 loop counter j,
+ * visible inside the loop; statements go into the loop until bd_ir_end. Keep the iteration count of
+ * one invocation below 65,535: llvmpipe (Mesa's Vulkan on CPUs) stops longer loops. */
+BD_API bd_ir_val bd_ir_for(bd_ir *k, bd_ir_val count);
+/* Leaves the innermost bd_ir_for loop (may sit inside if/else blocks of that loop). */
+BD_API bd_status bd_ir_break(bd_ir *k);
+/* A random number from Philox4x32-10 (docs/rng.md) with counter (c[0], c[1], c[2], c[3]) and key
+ * (key[0], key[1]), all u32: dist BD_RNG_UNIFORM in [0, 1) or BD_RNG_NORMAL, of type t (f32 or f64).
+ * which (a constant) picks the number from the block: f32 uniform: word which (0..3); f32 normal:
+ * bd_normal_f32(block, which) (0..3); f64 uniform: words (x, y) for 0, (z, w) for 1; f64 normal:
+ * bd_normal_f64(block, which) (0..1). The same bits as bd_rng_fill on every device. */
+BD_API bd_ir_val bd_ir_rng(bd_ir *k, int dist, bd_dtype t, const bd_ir_val c[4], const bd_ir_val key[2],
+                           unsigned which);
 
 /* Compiled kernels. Compilation is cached on disk by content (source, flags, device and driver). */
 typedef struct bd_kernel bd_kernel;
