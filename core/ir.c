@@ -3,6 +3,7 @@
  * caller can build a whole kernel and check once (bd_ir_status or compilation). */
 #include "ir_impl.h"
 #include "error.h"
+#include "bdyn/ops.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -143,8 +144,8 @@ static bd_ir_val add_node(bd_ir *k, bd_ir_node n)
     if (grow((void **)&k->nodes, &k->cap_nodes, k->nnodes + 1, sizeof n))
         return ir_error(k, BD_ERR_NOMEM, "out of memory");
     n.scope = 0;
-    int ops[3] = {n.a, n.b, n.c};
-    for (int i = 0; i < 3; i++)
+    int ops[6] = {n.a, n.b, n.c, n.more[0], n.more[1], n.more[2]};
+    for (int i = 0; i < 6; i++)
         if (ops[i] >= 0 && n.kind != BD_N_CONST && n.kind != BD_N_PARAM && n.kind != BD_N_INDEX)
             n.scope = deeper(n.scope, k->nodes[ops[i]].scope);
     if (n.kind == BD_N_LOCAL) n.scope = k->locals[n.slot].scope;
@@ -154,7 +155,7 @@ static bd_ir_val add_node(bd_ir *k, bd_ir_node n)
 
 static bd_ir_node node(bd_ir_node_kind kind, bd_dtype t)
 {
-    bd_ir_node n = {kind, t, BD_IR_OP_COUNT, -1, -1, -1, -1, 0.0, 0};
+    bd_ir_node n = {kind, t, BD_IR_OP_COUNT, -1, -1, -1, -1, 0.0, 0, {-1, -1, -1}};
     return n;
 }
 
@@ -367,6 +368,7 @@ bd_status bd_ir_if(bd_ir *k, bd_ir_val cond)
     if (add_stmt(k, s)) return k->error;
     k->open[++k->depth] = ++k->nblocks;
     k->else_seen[k->depth] = 0;
+    k->is_loop[k->depth] = 0;
     return BD_OK;
 }
 
@@ -386,10 +388,61 @@ bd_status bd_ir_end(bd_ir *k)
 {
     if (!k || k->error) return k ? k->error : BD_ERR_INVALID_ARG;
     if (k->depth == 0) return ir_error(k, BD_ERR_INVALID_ARG, "end: no open block"), k->error;
-    bd_ir_stmt s = {BD_S_END, -1, -1, -1, -1};
+    bd_ir_stmt s = {k->is_loop[k->depth] ? BD_S_END_LOOP : BD_S_END, -1, -1, -1, -1};
     if (add_stmt(k, s)) return k->error;
     k->depth--;
     return BD_OK;
+}
+
+bd_ir_val bd_ir_for(bd_ir *k, bd_ir_val count)
+{
+    if (check_operands(k, "for", 1, count, -1, -1)) return -1;
+    if (k->nodes[count].type != BD_U32) return ir_error(k, BD_ERR_INVALID_ARG, "for: the count must be u32");
+    if (k->depth + 1 >= (int)(sizeof k->open / sizeof k->open[0]))
+        return ir_error(k, BD_ERR_LIMIT, "for: blocks nested too deeply");
+    if (grow((void **)&k->locals, &k->cap_locals, k->nlocals + 1, sizeof *k->locals))
+        return ir_error(k, BD_ERR_NOMEM, "out of memory");
+    k->open[++k->depth] = ++k->nblocks;
+    k->else_seen[k->depth] = 1; /* no else for a loop */
+    k->is_loop[k->depth] = 1;
+    int id = k->nlocals++;
+    k->locals[id] = (struct bd_ir_local){BD_U32, k->nblocks, 0};
+    bd_ir_stmt s = {BD_S_FOR, id, -1, -1, count};
+    if (add_stmt(k, s)) return -1;
+    bd_ir_node n = node(BD_N_LOCAL, BD_U32);
+    n.slot = id;
+    return add_node(k, n);
+}
+
+bd_status bd_ir_break(bd_ir *k)
+{
+    if (!k || k->error) return k ? k->error : BD_ERR_INVALID_ARG;
+    int in_loop = 0;
+    for (int d = 1; d <= k->depth; d++) in_loop |= k->is_loop[d];
+    if (!in_loop) return ir_error(k, BD_ERR_INVALID_ARG, "break: not inside a loop"), k->error;
+    bd_ir_stmt s = {BD_S_BREAK, -1, -1, -1, -1};
+    add_stmt(k, s);
+    return k->error;
+}
+
+bd_ir_val bd_ir_rng(bd_ir *k, int dist, bd_dtype t, const bd_ir_val c[4], const bd_ir_val key[2], unsigned which)
+{
+    if (!k || k->error) return -1;
+    if (!c || !key) return ir_error(k, BD_ERR_INVALID_ARG, "rng: counter or key is NULL");
+    if (check_operands(k, "rng", 3, c[0], c[1], c[2]) || check_operands(k, "rng", 3, c[3], key[0], key[1])) return -1;
+    const bd_ir_val ops[6] = {c[0], c[1], c[2], c[3], key[0], key[1]};
+    for (int i = 0; i < 6; i++)
+        if (k->nodes[ops[i]].type != BD_U32) return ir_error(k, BD_ERR_INVALID_ARG, "rng: counter and key words must be u32");
+    if (dist != BD_RNG_UNIFORM && dist != BD_RNG_NORMAL)
+        return ir_error(k, BD_ERR_INVALID_ARG, "rng: dist must be BD_RNG_UNIFORM or BD_RNG_NORMAL");
+    if (!is_float(t)) return ir_error(k, BD_ERR_INVALID_ARG, "rng: type must be f32 or f64");
+    if (which > (t == BD_F32 ? 3u : 1u)) return ir_error(k, BD_ERR_INVALID_ARG, "rng: which %u out of range", which);
+    bd_ir_node n = node(BD_N_RNG, t);
+    n.op = (bd_ir_op)dist;
+    n.slot = (int)which;
+    n.a = c[0], n.b = c[1], n.c = c[2];
+    n.more[0] = c[3], n.more[1] = key[0], n.more[2] = key[1];
+    return add_node(k, n);
 }
 
 int bd_ir_uses_f64(const bd_ir *k)

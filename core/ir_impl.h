@@ -25,7 +25,8 @@ typedef enum bd_dialect { BD_DIALECT_C, BD_DIALECT_OPENCL, BD_DIALECT_GLSL } bd_
 
 typedef enum bd_ir_node_kind {
     BD_N_INDEX, BD_N_CONST, BD_N_PARAM, BD_N_LOAD, BD_N_UNARY, BD_N_BINARY,
-    BD_N_SELECT, BD_N_CLAMP, BD_N_CAST, BD_N_LOCAL
+    BD_N_SELECT, BD_N_CLAMP, BD_N_CAST, BD_N_LOCAL,
+    BD_N_RNG /* op: bd_rng_dist, slot: which, a b c more[0]: counter, more[1] more[2]: key */
 } bd_ir_node_kind;
 
 typedef struct bd_ir_node {
@@ -36,9 +37,15 @@ typedef struct bd_ir_node {
     int32_t a, b, c; /* operand nodes (LOAD: a = index) */
     double value;    /* CONST */
     int scope;       /* innermost block whose locals this expression uses (0 = kernel body) */
+    int32_t more[3]; /* further operands (RNG) */
 } bd_ir_node;
 
-typedef enum bd_ir_stmt_kind { BD_S_LET, BD_S_ASSIGN, BD_S_STORE, BD_S_IF, BD_S_ELSE, BD_S_END } bd_ir_stmt_kind;
+typedef enum bd_ir_stmt_kind {
+    BD_S_LET, BD_S_ASSIGN, BD_S_STORE, BD_S_IF, BD_S_ELSE, BD_S_END,
+    BD_S_FOR,      /* local: the counter, value: the count */
+    BD_S_END_LOOP, /* closes a BD_S_FOR */
+    BD_S_BREAK
+} bd_ir_stmt_kind;
 
 typedef struct bd_ir_stmt {
     bd_ir_stmt_kind kind;
@@ -65,6 +72,7 @@ struct bd_ir {
     int open[64]; /* stack of open block ids; open[0] = 0 is the body */
     int depth, nblocks;
     int else_seen[64];
+    int is_loop[64];
 };
 
 bd_status bd_ir_copy(const bd_ir *k, bd_ir **out);

@@ -5,6 +5,7 @@
 #include "ir_impl.h"
 #include "error.h"
 #include "mathlib.h"
+#include "bdyn/ops.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -230,6 +231,17 @@ static void print_expr(sbuf *b, const bd_ir *k, bd_dialect d, bd_ir_val v)
         put(b, ")");
         break;
     case BD_N_CAST: print_cast(b, k, d, n->type, n->a); break;
+    case BD_N_RNG: {
+        /* mathlib.inc's bd_rng_<dist>_<type>(c0, c1, c2, c3, k0, k1, which) */
+        put(b, "bd_rng_%s_%s(", n->op == (bd_ir_op)BD_RNG_NORMAL ? "normal" : "uniform", sfx(n->type));
+        const bd_ir_val ops[6] = {n->a, n->b, n->c, n->more[0], n->more[1], n->more[2]};
+        for (int j = 0; j < 6; j++) {
+            print_expr(b, k, d, ops[j]);
+            put(b, ", ");
+        }
+        put(b, "%du)", n->slot);
+        break;
+    }
     }
 }
 
@@ -242,7 +254,7 @@ static void print_body(sbuf *b, const bd_ir *k, bd_dialect d, int indent)
 {
     for (int s = 0; s < k->nstmts; s++) {
         const bd_ir_stmt *st = &k->stmts[s];
-        if (st->kind == BD_S_END || st->kind == BD_S_ELSE) indent--;
+        if (st->kind == BD_S_END || st->kind == BD_S_ELSE || st->kind == BD_S_END_LOOP) indent--;
         put(b, "%*s", indent * 4, "");
         switch (st->kind) {
         case BD_S_LET: {
@@ -283,6 +295,17 @@ static void print_body(sbuf *b, const bd_ir *k, bd_dialect d, int indent)
             indent++;
             break;
         case BD_S_END: put(b, "}\n"); break;
+        case BD_S_FOR: {
+            /* The count is evaluated once, before the loop, whatever the body assigns. */
+            const char *U = type_name(d, BD_U32);
+            put(b, "{ const %s bd_c%d = ", U, st->local);
+            print_expr(b, k, d, st->value);
+            put(b, "; for (%s v%d = 0u; v%d < bd_c%d; v%d++) {\n", U, st->local, st->local, st->local, st->local);
+            indent++;
+            break;
+        }
+        case BD_S_END_LOOP: put(b, "} }\n"); break;
+        case BD_S_BREAK: put(b, "break;\n"); break;
         }
     }
 }

@@ -511,6 +511,142 @@ static void test_shifts(void)
     bd_ir_free(k);
 }
 
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Loops (count evaluated once, break, nesting) and the rng node, which must give bd_rng_fill's bits. */
+
+static int download_check(bd_device *d, bd_buffer *buf, void *host, size_t bytes, const char *what, const char *dev)
+{
+    bd_status st = bd_buffer_download(buf, 0, host, bytes);
+    if (st == BD_OK) st = bd_device_sync(d);
+    return tc_check(st == BD_OK, "%s on %s: download %s", what, dev, bd_status_name(st));
+}
+
+static void test_loops(tdev *td)
+{
+    /* out[i] = sum over j < (i % 50) of j, leaving at j == 30; plus a loop whose body grows the variable its
+     * count was computed from (count evaluated once: 5 iterations), and a nested 3 x 4 loop. */
+    bd_ir *k;
+    bd_ir_new("loops", &k);
+    int out = bd_ir_buffer(k, BD_U32, 1);
+    bd_ir_val i = bd_ir_index(k);
+    bd_ir_val sum = bd_ir_var(k, bd_ir_const(k, BD_U32, 0));
+    bd_ir_val j = bd_ir_for(k, bd_ir_binary(k, BD_IR_MOD, i, bd_ir_const(k, BD_U32, 50)));
+    bd_ir_if(k, bd_ir_binary(k, BD_IR_EQ, j, bd_ir_const(k, BD_U32, 30)));
+    bd_ir_break(k);
+    bd_ir_end(k);
+    bd_ir_assign(k, sum, bd_ir_binary(k, BD_IR_ADD, sum, j));
+    bd_ir_end(k);
+    bd_ir_val c = bd_ir_var(k, bd_ir_const(k, BD_U32, 5));
+    bd_ir_val iters = bd_ir_var(k, bd_ir_const(k, BD_U32, 0));
+    bd_ir_for(k, c);
+    bd_ir_assign(k, c, bd_ir_binary(k, BD_IR_ADD, c, bd_ir_const(k, BD_U32, 1)));
+    bd_ir_assign(k, iters, bd_ir_binary(k, BD_IR_ADD, iters, bd_ir_const(k, BD_U32, 1)));
+    bd_ir_end(k);
+    bd_ir_val nest = bd_ir_var(k, bd_ir_const(k, BD_U32, 0));
+    bd_ir_val a = bd_ir_for(k, bd_ir_const(k, BD_U32, 3));
+    bd_ir_val b = bd_ir_for(k, bd_ir_const(k, BD_U32, 4));
+    bd_ir_assign(k, nest, bd_ir_binary(k, BD_IR_ADD, nest,
+                                       bd_ir_binary(k, BD_IR_ADD, bd_ir_binary(k, BD_IR_MUL, a, bd_ir_const(k, BD_U32, 10)), b)));
+    bd_ir_end(k);
+    bd_ir_end(k);
+    bd_ir_val base = bd_ir_binary(k, BD_IR_MUL, i, bd_ir_const(k, BD_U32, 3));
+    bd_ir_store(k, out, base, sum);
+    bd_ir_store(k, out, bd_ir_binary(k, BD_IR_ADD, base, bd_ir_const(k, BD_U32, 1)), iters);
+    bd_ir_store(k, out, bd_ir_binary(k, BD_IR_ADD, base, bd_ir_const(k, BD_U32, 2)), nest);
+
+    enum { N = 200 };
+    bd_kernel *kern = NULL;
+    bd_buffer *buf = NULL;
+    uint32_t host[3 * N];
+    bd_status st = bd_kernel_compile(td->d, k, &kern);
+    if (st == BD_OK) st = bd_buffer_alloc(td->d, 3 * N * sizeof(uint32_t), &buf);
+    if (st == BD_OK) st = bd_kernel_launch(kern, N, &buf, 1, NULL, 0);
+    if (tc_check(st == BD_OK, "loops on %s: compile and launch (%s %s)", td->name, bd_status_name(st),
+                 st ? bd_last_error() : "") &&
+        download_check(td->d, buf, host, sizeof host, "loops", td->name)) {
+        int bad = 0;
+        for (uint32_t e = 0; e < N; e++) {
+            uint32_t m = e % 50 < 30 ? e % 50 : 30, want = m * (m - (m > 0)) / 2;
+            bad += host[3 * e] != want || host[3 * e + 1] != 5 || host[3 * e + 2] != 3 * 4 * 10 + 3 * 6;
+        }
+        tc_check(bad == 0, "loops on %s: break, count evaluated once, nesting (%d wrong)", td->name, bad);
+    }
+    bd_buffer_free(buf);
+    bd_kernel_free(kern);
+    bd_ir_free(k);
+}
+
+static void test_rng_node(tdev *td, bd_rng_dist dist, bd_dtype t)
+{
+    /* Element (i, w) of the kernel draws with counter (i, 0, c2, c3) and which = w; bd_rng_fill's element
+     * per * i + w uses the same block and number, so the two must agree bit for bit. */
+    const bd_rng_key key = {0x12345678u, 0x9abcdef0u, 77u, 3u};
+    const unsigned per = t == BD_F32 ? 4 : 2;
+    bd_ir *k;
+    bd_ir_new("rng_node", &k);
+    int out = bd_ir_buffer(k, t, 1);
+    bd_ir_val i = bd_ir_index(k);
+    bd_ir_val c[4] = {i, bd_ir_const(k, BD_U32, 0), bd_ir_const(k, BD_U32, key.c2), bd_ir_const(k, BD_U32, key.c3)};
+    bd_ir_val kk[2] = {bd_ir_const(k, BD_U32, key.k0), bd_ir_const(k, BD_U32, key.k1)};
+    for (unsigned w = 0; w < per; w++)
+        bd_ir_store(k, out, bd_ir_binary(k, BD_IR_ADD, bd_ir_binary(k, BD_IR_MUL, i, bd_ir_const(k, BD_U32, per)),
+                                         bd_ir_const(k, BD_U32, w)),
+                    bd_ir_rng(k, dist, t, c, kk, w));
+    enum { N = 4099 };
+    size_t total = (size_t)N * per, bytes = total * bd_dtype_size(t);
+    char *got = malloc(bytes), *want = malloc(bytes);
+    bd_kernel *kern = NULL;
+    bd_buffer *buf = NULL, *ref = NULL;
+    char what[64];
+    snprintf(what, sizeof what, "rng node %s %s", dist == BD_RNG_NORMAL ? "normal" : "uniform", bd_dtype_name(t));
+    bd_status st = bd_kernel_compile(td->d, k, &kern);
+    if (st == BD_OK) st = bd_buffer_alloc(td->d, bytes, &buf);
+    if (st == BD_OK) st = bd_buffer_alloc(td->d, bytes, &ref);
+    if (st == BD_OK) st = bd_kernel_launch(kern, N, &buf, 1, NULL, 0);
+    if (st == BD_OK) st = bd_rng_fill(td->d, dist, t, &key, ref, total);
+    if (t == BD_F64 && st == BD_ERR_UNSUPPORTED) tc_line(TC_SKIP, "%s on %s: %s", what, td->name, bd_last_error());
+    else if (tc_check(st == BD_OK && got && want, "%s on %s: compile and launch (%s %s)", what, td->name,
+                      bd_status_name(st), st ? bd_last_error() : "") &&
+             download_check(td->d, buf, got, bytes, what, td->name) &&
+             download_check(td->d, ref, want, bytes, what, td->name))
+        tc_check(memcmp(got, want, bytes) == 0, "%s on %s: bit-identical to bd_rng_fill over %zu numbers", what,
+                 td->name, total);
+    bd_buffer_free(buf);
+    bd_buffer_free(ref);
+    bd_kernel_free(kern);
+    bd_ir_free(k);
+    free(got);
+    free(want);
+}
+
+static void test_control_errors(void)
+{
+    kb b;
+    kb_new(&b, "break_outside");
+    bd_ir_break(b.k);
+    kb_expect(&b, BD_ERR_INVALID_ARG, "loop", "break outside a loop");
+
+    kb_new(&b, "for_count_type");
+    bd_ir_for(b.k, b.n);
+    kb_expect(&b, BD_ERR_INVALID_ARG, "u32", "for with an i32 count");
+
+    kb_new(&b, "loop_counter_assign");
+    bd_ir_val j = bd_ir_for(b.k, bd_ir_const(b.k, BD_U32, 3));
+    bd_ir_assign(b.k, j, j);
+    kb_expect(&b, BD_ERR_INVALID_ARG, "variable", "assign to a loop counter");
+
+    kb_new(&b, "loop_else");
+    bd_ir_for(b.k, bd_ir_const(b.k, BD_U32, 3));
+    bd_ir_else(b.k);
+    kb_expect(&b, BD_ERR_INVALID_ARG, "else", "else on a loop");
+
+    kb_new(&b, "rng_types");
+    bd_ir_val c[4] = {b.n, b.n, b.n, b.n};
+    bd_ir_rng(b.k, BD_RNG_NORMAL, BD_F32, c, c, 0);
+    kb_expect(&b, BD_ERR_INVALID_ARG, "u32", "rng with i32 counter words");
+}
+
 int main(void)
 {
     tc_begin();
@@ -531,6 +667,15 @@ int main(void)
     test_constants();
     test_int_division();
     test_shifts();
+    test_control_errors();
+    for (int d = 0; d < ndevs; d++) {
+        test_loops(&devs[d]);
+        const bd_rng_dist dists[2] = {BD_RNG_UNIFORM, BD_RNG_NORMAL};
+        for (int q = 0; q < 2; q++) {
+            test_rng_node(&devs[d], dists[q], BD_F32);
+            test_rng_node(&devs[d], dists[q], BD_F64);
+        }
+    }
     for (int d = 0; d < ndevs; d++) bd_device_close(devs[d].d);
     return tc_finish();
 }
