@@ -6,6 +6,12 @@
 
 int cmd_devices(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+int cmd_integrate(int argc, char **argv);
+
+/* The first GPU (discrete before integrated), else "cpu". */
+void cli_default_device(char *name, size_t cap);
+/* mkdir that accepts an existing folder; 0 on success. */
+int cli_ensure_dir(const char *dir);
 
 /* Prints "bdyn <cmd>: <message>" and returns the usage-error exit code 2. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

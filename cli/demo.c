@@ -5,33 +5,15 @@
 #include "figure.h"
 
 #include <cjson/cJSON.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <math.h>
 
 enum { N = 2000, NE = 1600 };
 static const double dt = 0.1, tau_v = 20.0, tau_g = 5.0, El = -60.0, Vt = -50.0, Vr = -60.0, t_ref = 2.0;
 static const double p_conn = 0.05, w_exc = 0.4, w_inh = -1.6;
-
-/* The first GPU (discrete before integrated), else the cpu. */
-static void default_device(char *name, size_t cap)
-{
-    int best = -1;
-    snprintf(name, cap, "cpu");
-    for (size_t i = 0; i < bd_device_count(); i++) {
-        bd_device_info d;
-        if (bd_device_info_get(i, &d) != BD_OK) continue;
-        int rank = d.device_type == BD_DEVICE_GPU_DISCRETE ? 2 : d.device_type == BD_DEVICE_GPU_INTEGRATED ? 1 : -1;
-        if (rank > best) {
-            best = rank;
-            snprintf(name, cap, "%s", d.name);
-        }
-    }
-}
 
 /* v, g, refractory counter, spike flag, bias: exponential Euler with the input held over a step. */
 static bd_status build_lif(bd_ir **out)
@@ -104,11 +86,6 @@ static bd_status build_connectivity(uint32_t seed, uint32_t **rowptr, uint32_t *
     *colidx = tci;
     *values = tval;
     return st;
-}
-
-static int ensure_dir(const char *dir)
-{
-    return mkdir(dir, 0755) == 0 || errno == EEXIST ? 0 : -1;
 }
 
 static bd_status write_outputs(const char *out, const char *device, const uint32_t *rec, int steps, double wall,
@@ -186,8 +163,8 @@ int cmd_demo(int argc, char **argv)
         else return cli_usage_error("demo", "unknown or incomplete option '%s'", argv[a]);
     }
     if (steps < 1 || steps > 100000) return cli_usage_error("demo", "--steps must be in 1..100000");
-    if (!device[0]) default_device(device, sizeof device);
-    if (ensure_dir(out) != 0) return cli_usage_error("demo", "cannot create output folder '%s'", out);
+    if (!device[0]) cli_default_device(device, sizeof device);
+    if (cli_ensure_dir(out) != 0) return cli_usage_error("demo", "cannot create output folder '%s'", out);
 
     bd_device *dev = NULL;
     bd_ir *ir = NULL;

@@ -1,6 +1,7 @@
-/* Figures as PNG (libpng), written atomically: a spike raster. */
+/* Figures as PNG (libpng), written atomically: a spike raster and stacked traces. */
 #include "figure.h"
 
+#include <math.h>
 #include <png.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +56,60 @@ int figure_raster(const char *path, const int32_t *idx, const double *t, size_t 
         p[0] = inhibitory ? 200 : 20;
         p[1] = 20;
         p[2] = inhibitory ? 20 : 120;
+    }
+    int rc = write_png(path, rgb, W, H);
+    free(rgb);
+    return rc;
+}
+
+static void frame(unsigned char *rgb, int W, int x0, int y0, int x1, int y1)
+{
+    for (int x = x0; x <= x1; x++) {
+        memset(rgb + ((size_t)y0 * W + x) * 3, 0, 3);
+        memset(rgb + ((size_t)y1 * W + x) * 3, 0, 3);
+    }
+    for (int y = y0; y <= y1; y++) {
+        memset(rgb + ((size_t)y * W + x0) * 3, 0, 3);
+        memset(rgb + ((size_t)y * W + x1) * 3, 0, 3);
+    }
+}
+
+int figure_traces(const char *path, const double *t, size_t n, const double *const *y, size_t npanels,
+                  size_t ncurves, size_t stride)
+{
+    enum { W = 900, PH = 180, M = 10 };
+    static const unsigned char colors[5][3] = {{20, 20, 140}, {200, 30, 30}, {20, 130, 40}, {150, 90, 0}, {120, 0, 140}};
+    if (npanels == 0 || npanels > 16 || n == 0) return -1;
+    int H = (int)npanels * PH;
+    unsigned char *rgb = malloc((size_t)W * H * 3);
+    if (!rgb) return -1;
+    memset(rgb, 255, (size_t)W * H * 3);
+    double span = n > 1 && t[n - 1] > t[0] ? t[n - 1] - t[0] : 1.0;
+    for (size_t v = 0; v < npanels; v++) {
+        int top = (int)v * PH + M, bottom = (int)(v + 1) * PH - M;
+        frame(rgb, W, M - 1, top - 1, W - M, bottom + 1);
+        double lo = INFINITY, hi = -INFINITY;
+        for (size_t r = 0; r < n; r++)
+            for (size_t c = 0; c < ncurves; c++) {
+                double val = y[v][r * stride + c];
+                if (isfinite(val)) lo = val < lo ? val : lo, hi = val > hi ? val : hi;
+            }
+        if (!(hi > lo)) lo -= 1, hi += 1;
+        for (size_t c = 0; c < ncurves; c++) {
+            int px = -1, py = -1;
+            for (size_t r = 0; r < n; r++) {
+                double val = y[v][r * stride + c];
+                if (!isfinite(val)) continue;
+                int x = M + (int)((t[r] - t[0]) / span * (W - 2 * M - 1));
+                int yy = bottom - (int)((val - lo) / (hi - lo) * (bottom - top));
+                /* a vertical run joins consecutive samples, so fast transients stay visible */
+                int y0 = px == x - 1 || px == x ? py : yy, a = y0 < yy ? y0 : yy, b = y0 < yy ? yy : y0;
+                for (int q = a; q <= b; q++)
+                    if (x >= M && x < W - M && q >= top && q <= bottom)
+                        memcpy(rgb + ((size_t)q * W + x) * 3, colors[c % 5], 3);
+                px = x, py = yy;
+            }
+        }
     }
     int rc = write_png(path, rgb, W, H);
     free(rgb);

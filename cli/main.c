@@ -13,6 +13,9 @@ static const char usage[] =
     "  demo [--device NAME] [--out DIR] [--steps N] [--threads N]\n"
     "                                           run a small LIF network built from kernel IR and\n"
     "                                           event-driven operators; write spikes (NPY) and a raster (PNG)\n"
+    "  integrate SYSTEM.json [--method M] [--dt T] [--duration T] [--device NAME] [--out DIR] ...\n"
+    "                                           integrate a system of equations (docs/integrate.md);\n"
+    "                                           write trajectories (NPY), a manifest and traces (PNG)\n"
     "  version                                  print the version\n";
 
 int cli_usage_error(const char *cmd, const char *fmt, ...)
@@ -40,6 +43,7 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "devices") == 0) return cmd_devices(argc - 1, argv + 1);
     if (strcmp(argv[1], "demo") == 0) return cmd_demo(argc - 1, argv + 1);
+    if (strcmp(argv[1], "integrate") == 0) return cmd_integrate(argc - 1, argv + 1);
     if (strcmp(argv[1], "version") == 0) {
         printf("bdyn %s\n", BDYN_VERSION);
         return 0;

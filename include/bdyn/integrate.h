@@ -54,6 +54,14 @@ typedef struct bd_integrate_opts {
 
 BD_API void bd_integrate_opts_init(bd_integrate_opts *o);
 
+/* Loads a system file (docs/integrate.md: equations, parameters, init, history and an "integrate"
+ * object of settings, which fill *opts over bd_integrate_opts_init's defaults). Errors name the file,
+ * line, column and JSON path. */
+/* A quantity ("10 ms", "0.5 s", or a bare number, taken as already in `unit`) in `unit` ("ms", "mV"). */
+BD_API bd_status bd_quantity_in(const char *text, const char *unit, double *value);
+
+BD_API bd_status bd_system_load(const char *path, bd_system **out, bd_integrate_opts *opts);
+
 /* Every method name, NULL-terminated, and one line describing each. */
 BD_API const char *const *bd_integrate_methods(void);
 BD_API const char *bd_integrate_method_doc(const char *method);
