@@ -27,7 +27,7 @@ int bd_edit_distance(const char *a, const char *b)
 
 const char *bd_nearest_name(const char *name, const char *const *candidates, size_t n)
 {
-    int limit = (int)strlen(name) / 3;
+    int limit = (int)strlen(name) / 2;
     if (limit < 1) limit = 1;
     if (limit > 3) limit = 3;
     const char *best = NULL;

@@ -63,7 +63,7 @@ for name, (extra, tol) in systems.items():
         final = []
         for var in man["variables"]:
             shape, vals = read_npy(os.path.join(d, var["file"]))
-            check(len(shape) == 2 and shape[0] == man["samples"], "%s on %s: %s has shape (samples, n)" % (name, dev, var["file"]))
+            check(len(shape) == 2 and shape[0] == man["nrec"], "%s on %s: %s has shape (samples, n)" % (name, dev, var["file"]))
             final += vals[-shape[1]:]
         finite = all(v == v and abs(v) < 1e30 for v in final)
         check(finite, "%s on %s: final state finite" % (name, dev))
