@@ -2,6 +2,7 @@
  * messages that point at the line and column of the problem. Units are checked and folded in by units.c. */
 #include "error.h"
 #include "expr_parse_impl.h"
+#include "nearest.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -71,45 +72,6 @@ bd_status bd_xp_error(const bd_eqs *eqs, bd_status s, int pos, int len, const ch
     caret[k] = '\0';
     return bd_fail(s, "%s:%d:%d: %s\n  %.*s\n  %s", eqs->source_name, line, pos - ls + 1, what, le - ls, src + ls,
                    caret);
-}
-
-/* Optimal string alignment distance (a transposition is one edit); names longer than 47 are not compared. */
-static int edit_distance(const char *a, int la, const char *b, int lb)
-{
-    int d[48][48];
-    if (la > 47 || lb > 47) return 99;
-    for (int i = 0; i <= la; i++) d[i][0] = i;
-    for (int j = 0; j <= lb; j++) d[0][j] = j;
-    for (int i = 1; i <= la; i++)
-        for (int j = 1; j <= lb; j++) {
-            int c = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
-            if (d[i - 1][j] + 1 < c) c = d[i - 1][j] + 1;
-            if (d[i][j - 1] + 1 < c) c = d[i][j - 1] + 1;
-            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < c)
-                c = d[i - 2][j - 2] + 1;
-            d[i][j] = c;
-        }
-    return d[la][lb];
-}
-
-typedef struct suggest {
-    const char *name;
-    int len;
-    int best; /* twice the distance: a match that differs only in case counts 1 */
-    char out[BD_EQ_NAME_MAX];
-} suggest;
-
-static void suggest_try(const char *cand, void *user)
-{
-    suggest *s = user;
-    int lc = (int)strlen(cand), d;
-    if (lc == s->len && strncasecmp(cand, s->name, (size_t)lc) == 0) d = 1;
-    else d = 2 * edit_distance(s->name, s->len, cand, lc);
-    int allowed = s->len <= 2 ? 1 : s->len <= 5 ? 2 : 4;
-    if (d <= allowed && d < s->best && lc < BD_EQ_NAME_MAX) {
-        s->best = d;
-        memcpy(s->out, cand, (size_t)lc + 1);
-    }
 }
 
 /* ------------------------------------------------------------------------------------------------------------
@@ -455,17 +417,18 @@ static bd_expr *parse_delay(parser *p, bd_status *st, int sym, int from)
 
 static bd_status unknown_name(parser *p, int pos, int len, int call)
 {
-    suggest s = {p->src + pos, len, 1000, ""};
+    bd_nearest s;
+    bd_nearest_init(&s, p->src + pos, len);
     if (call) {
-        for (int i = 0; i < NFUNCTIONS; i++) suggest_try(functions[i].name, &s);
+        for (int i = 0; i < NFUNCTIONS; i++) bd_nearest_try(functions[i].name, &s);
     } else {
         for (int i = 0; i < p->eqs->nsyms; i++)
-            if (p->eqs->syms[i].kind != BD_SYM_NOISE) suggest_try(p->eqs->syms[i].name, &s);
-        for (int i = 0; i < NFUNCTIONS; i++) suggest_try(functions[i].name, &s);
-        bd_xp_unit_names(suggest_try, &s);
+            if (p->eqs->syms[i].kind != BD_SYM_NOISE) bd_nearest_try(p->eqs->syms[i].name, &s);
+        for (int i = 0; i < NFUNCTIONS; i++) bd_nearest_try(functions[i].name, &s);
+        bd_xp_unit_names(bd_nearest_try, &s);
     }
     const char *what = call ? "unknown function" : "unknown identifier";
-    if (s.best < 1000)
+    if (bd_nearest_result(&s))
         return perr(p, BD_ERR_NOT_FOUND, pos, len, "%s '%.*s'; did you mean '%s'?", what, len, p->src + pos, s.out);
     return perr(p, BD_ERR_NOT_FOUND, pos, len, "%s '%.*s'", what, len, p->src + pos);
 }

@@ -89,8 +89,8 @@ def write(name, text):
 cases = [
     (write("malformed.json", '{\n  "equations": ["dx/dt = -x / ms : 1"],\n  "init": {"x": 1,}\n}\n'), [], 1,
      r"malformed\.json:3:\d+: malformed JSON"),
-    (write("key.json", '{\n  "equations": ["dx/dt = -x / ms : 1"],\n  "intial": {"x": 1}\n}\n'), [], 1,
-     r"key\.json:3:\d+: at \$\.intial.*did you mean 'init'"),
+    (write("key.json", '{\n  "equations": ["dx/dt = -x / ms : 1"],\n  "inits": {"x": 1}\n}\n'), [], 1,
+     r"key\.json:3:\d+: at \$\.inits.*did you mean 'init'"),
     (write("method.json", '{"equations": ["dx/dt = -x / ms : 1"],\n "integrate": {"method": "rk5"}}\n'), [], 1,
      r"method\.json:2:\d+: at \$\.integrate\.method.*unknown method"),
     (write("ident.json", '{\n  "equations": [\n    "dx/dt = -x / tua : 1",\n    "tau : ms (constant)"\n  ]\n}\n'),
