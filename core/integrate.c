@@ -1,21 +1,17 @@
-/* Systems of equations (bd_system) and the integration driver: one kernel per run that loads the state,
- * loops over many steps of a method (core/integrate_rk.c, _sde.c, _dde.c, _fde.c), keeps delay and
- * memory rings, records samples into a device buffer downloaded per chunk, and the trajectory files.
- * Output format and step control: docs/integrate.md. */
+/* The integration driver: one kernel per run that loads the state, loops over many steps of a method
+ * (core/integrate_rk.c, _sde.c, _dde.c, _fde.c), keeps delay and memory rings, and records samples into a
+ * device buffer downloaded per chunk. Systems are in core/system.c, trajectory files in core/trajectory.c;
+ * step control and output format: docs/integrate.md. */
 #include "integrate_driver.h"
 #include "error.h"
 #include "nearest.h"
 #include "ir_impl.h"
-#include "bdyn/io.h"
 #include "bdyn/ops.h"
 
-#include <errno.h>
-#include <stdarg.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <threads.h>
 #include <time.h>
 
@@ -31,256 +27,6 @@ static double now_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-/* ------------------------------------------------------------------------------------------------ */
-/* Systems                                                                                          */
-
-static int state_of(const bd_eqs *e, int sym)
-{
-    for (int v = 0; v < e->nodes; v++)
-        if (e->odes[v].sym == sym) return v;
-    return -1;
-}
-
-/* The symbol called name, or -1 with *st and a message (suggesting the nearest name of the wanted kinds,
- * a mask of 1 << bd_sym_kind). */
-static int find_sym(const bd_system *s, const char *name, unsigned mask, const char *what, const char *fn, bd_status *st)
-{
-    if (!s || !name) {
-        *st = bd_fail(BD_ERR_INVALID_ARG, "%s: NULL argument", fn);
-        return -1;
-    }
-    int k = bd_eqs_find(s->eqs, name);
-    if (k >= 0 && (mask >> s->eqs->syms[k].kind & 1)) return k;
-    if (k >= 0) {
-        static const char *const kinds[] = {"the time", "a state variable", "a parameter", "a constant",
-                                            "an algebraic variable", "a noise term"};
-        *st = bd_fail(BD_ERR_INVALID_ARG, "%s: '%s' is %s, not a %s", fn, name, kinds[s->eqs->syms[k].kind], what);
-        return -1;
-    }
-    const char **cand = malloc((size_t)s->eqs->nsyms * sizeof *cand);
-    size_t nc = 0;
-    for (int j = 0; cand && j < s->eqs->nsyms; j++)
-        if (mask >> s->eqs->syms[j].kind & 1) cand[nc++] = s->eqs->syms[j].name;
-    const char *near = cand ? bd_nearest_name(name, cand, nc) : NULL;
-    *st = bd_fail(BD_ERR_NOT_FOUND, "%s: %s has no %s '%s'%s%s%s", fn, s->eqs->source_name, what, name,
-                  near ? "; did you mean '" : "", near ? near : "", near ? "'?" : "");
-    free(cand);
-    return -1;
-}
-
-#define PARAM_KINDS (1u << BD_SYM_PARAM | 1u << BD_SYM_CONST)
-#define STATE_KINDS (1u << BD_SYM_STATE)
-
-bd_status bd_system_new(const char *equations, const char *source_name, bd_system **out)
-{
-    if (!out || !equations) return bd_fail(BD_ERR_INVALID_ARG, "bd_system_new: NULL argument");
-    *out = NULL;
-    bd_eqs *e = NULL;
-    bd_status st = bd_eqs_parse(equations, source_name ? source_name : "<text>", &e);
-    if (st) return st;
-    if (e->nodes == 0) {
-        st = bd_fail(BD_ERR_MODEL, "%s: no differential equation (dx/dt = ...) to integrate", e->source_name);
-        bd_eqs_free(e);
-        return st;
-    }
-    bd_system *s = calloc(1, sizeof *s);
-    size_t nv = (size_t)e->nodes, ns = (size_t)e->nsyms;
-    if (s) {
-        s->eqs = e;
-        s->init = calloc(nv, sizeof *s->init);
-        s->init_array = calloc(nv, sizeof *s->init_array);
-        s->init_n = calloc(nv, sizeof *s->init_n);
-        s->history = calloc(nv, sizeof *s->history);
-        s->param_array = calloc(ns, sizeof *s->param_array);
-        s->param_n = calloc(ns, sizeof *s->param_n);
-    }
-    if (!s || !s->init || !s->init_array || !s->init_n || !s->history || !s->param_array || !s->param_n) {
-        if (s) bd_system_free(s);
-        else bd_eqs_free(e);
-        return bd_fail(BD_ERR_NOMEM, "bd_system_new: out of memory for %s", source_name ? source_name : "<text>");
-    }
-    *out = s;
-    return BD_OK;
-}
-
-void bd_system_free(bd_system *s)
-{
-    if (!s) return;
-    for (int v = 0; s->eqs && v < s->eqs->nodes; v++) {
-        if (s->init_array) free(s->init_array[v]);
-        if (s->history) bd_ex_free(s->history[v]);
-    }
-    for (int k = 0; s->param_array && s->eqs && k < s->eqs->nsyms; k++) free(s->param_array[k]);
-    free(s->init), free(s->init_array), free(s->init_n), free(s->history), free(s->param_array), free(s->param_n);
-    bd_eqs_free(s->eqs);
-    free(s);
-}
-
-bd_status bd_system_set_value(bd_system *s, const char *name, double value)
-{
-    bd_status st = BD_OK;
-    int k = find_sym(s, name, PARAM_KINDS, "parameter", "bd_system_set", &st);
-    if (k < 0) return st;
-    if (!isfinite(value)) return bd_fail(BD_ERR_INVALID_ARG, "bd_system_set: value of '%s' is not finite", name);
-    s->eqs->syms[k].value = value;
-    free(s->param_array[k]);
-    s->param_array[k] = NULL;
-    s->param_n[k] = 0;
-    return BD_OK;
-}
-
-bd_status bd_system_set(bd_system *s, const char *name, const char *quantity)
-{
-    bd_status st = BD_OK;
-    int k = find_sym(s, name, PARAM_KINDS, "parameter", "bd_system_set", &st);
-    if (k < 0) return st;
-    if (!quantity) return bd_fail(BD_ERR_INVALID_ARG, "bd_system_set: NULL quantity for '%s'", name);
-    char label[96];
-    snprintf(label, sizeof label, "parameter '%s'", name);
-    double v;
-    st = bd_quantity_parse(quantity, &s->eqs->syms[k].unit, label, &v);
-    return st ? st : bd_system_set_value(s, name, v);
-}
-
-static bd_status copy_array(const double *values, size_t n, const char *name, const char *fn, double **out)
-{
-    if (!values || n == 0) return bd_fail(BD_ERR_INVALID_ARG, "%s: no values for '%s'", fn, name);
-    for (size_t i = 0; i < n; i++)
-        if (!isfinite(values[i])) return bd_fail(BD_ERR_INVALID_ARG, "%s: value %zu of '%s' is not finite", fn, i, name);
-    double *a = malloc(n * sizeof *a);
-    if (!a) return bd_fail(BD_ERR_NOMEM, "%s: out of memory for %zu values of '%s'", fn, n, name);
-    memcpy(a, values, n * sizeof *a);
-    *out = a;
-    return BD_OK;
-}
-
-bd_status bd_system_set_array(bd_system *s, const char *name, const double *values, size_t n)
-{
-    bd_status st = BD_OK;
-    int k = find_sym(s, name, PARAM_KINDS, "parameter", "bd_system_set_array", &st);
-    if (k < 0) return st;
-    if (s->eqs->syms[k].kind == BD_SYM_CONST)
-        return bd_fail(BD_ERR_INVALID_ARG, "bd_system_set_array: '%s' is a constant, shared by all elements: use "
-                       "bd_system_set", name);
-    double *a;
-    st = copy_array(values, n, name, "bd_system_set_array", &a);
-    if (st) return st;
-    free(s->param_array[k]);
-    s->param_array[k] = a;
-    s->param_n[k] = n;
-    s->eqs->syms[k].value = a[0];
-    return BD_OK;
-}
-
-bd_status bd_system_init(bd_system *s, const char *var, const char *quantity)
-{
-    bd_status st = BD_OK;
-    int k = find_sym(s, var, STATE_KINDS, "state variable", "bd_system_init", &st);
-    if (k < 0) return st;
-    if (!quantity) return bd_fail(BD_ERR_INVALID_ARG, "bd_system_init: NULL quantity for '%s'", var);
-    char label[96];
-    snprintf(label, sizeof label, "initial value of '%s'", var);
-    double x;
-    st = bd_quantity_parse(quantity, &s->eqs->syms[k].unit, label, &x);
-    if (st) return st;
-    if (!isfinite(x)) return bd_fail(BD_ERR_INVALID_ARG, "bd_system_init: initial value of '%s' is not finite", var);
-    int v = state_of(s->eqs, k);
-    s->init[v] = x;
-    free(s->init_array[v]);
-    s->init_array[v] = NULL;
-    s->init_n[v] = 0;
-    return BD_OK;
-}
-
-bd_status bd_system_init_array(bd_system *s, const char *var, const double *values, size_t n)
-{
-    bd_status st = BD_OK;
-    int k = find_sym(s, var, STATE_KINDS, "state variable", "bd_system_init_array", &st);
-    if (k < 0) return st;
-    double *a;
-    st = copy_array(values, n, var, "bd_system_init_array", &a);
-    if (st) return st;
-    int v = state_of(s->eqs, k);
-    free(s->init_array[v]);
-    s->init_array[v] = a;
-    s->init_n[v] = n;
-    return BD_OK;
-}
-
-/* Rewrites the symbols of a tree parsed in the history's own equations into the system's indices. */
-static bd_status remap(const bd_eqs *from, const bd_eqs *to, bd_expr *e, const char *var)
-{
-    if (!e) return BD_OK;
-    if (e->kind == BD_EX_DELAY)
-        return bd_fail(BD_ERR_MODEL, "history of '%s': a history cannot refer to delayed values", var);
-    if (e->kind == BD_EX_SYM) {
-        int k = bd_eqs_find(to, from->syms[e->sym].name);
-        if (k < 0) return bd_fail(BD_ERR_MODEL, "history of '%s': unknown symbol '%s'", var, from->syms[e->sym].name);
-        e->sym = k;
-    }
-    for (int a = 0; a < 3; a++) {
-        bd_status st = e->arg[a] ? remap(from, to, e->arg[a], var) : BD_OK;
-        if (st) return st;
-    }
-    return BD_OK;
-}
-
-/* The history is parsed as the algebraic definition `bdyn_history = <expr> : <unit of var>` beside
- * declarations of every parameter and constant, so it gets the parser's unit checks and conversions;
- * then its symbols are renumbered into the system's equations. */
-bd_status bd_system_history(bd_system *s, const char *var, const char *expr)
-{
-    bd_status st = BD_OK;
-    int k = find_sym(s, var, STATE_KINDS, "state variable", "bd_system_history", &st);
-    if (k < 0) return st;
-    if (!expr || strchr(expr, '\n'))
-        return bd_fail(BD_ERR_INVALID_ARG, "bd_system_history: the history of '%s' must be one expression", var);
-    const bd_eqs *e = s->eqs;
-    size_t cap = strlen(expr) + 128, len = 0;
-    for (int j = 0; j < e->nsyms; j++) cap += strlen(e->syms[j].name) + strlen(e->syms[j].unit_text) + 32;
-    char *text = malloc(cap);
-    if (!text) return bd_fail(BD_ERR_NOMEM, "bd_system_history: out of memory for '%s'", var);
-    for (int j = 0; j < e->nsyms; j++) {
-        const bd_symbol *y = &e->syms[j];
-        if (y->kind != BD_SYM_PARAM && y->kind != BD_SYM_CONST) continue;
-        len += (size_t)snprintf(text + len, cap - len, "%s : %s%s\n", y->name, y->unit_text[0] ? y->unit_text : "1",
-                                y->kind == BD_SYM_CONST ? " (constant)" : "");
-    }
-    snprintf(text + len, cap - len, "bdyn_history = %s : %s\n", expr,
-             e->syms[k].unit_text[0] ? e->syms[k].unit_text : "1");
-    char label[96];
-    snprintf(label, sizeof label, "history of '%s'", var);
-    bd_eqs *h = NULL;
-    st = bd_eqs_parse(text, label, &h);
-    free(text);
-    if (st) return st;
-    int hk = bd_eqs_find(h, "bdyn_history");
-    bd_expr *def = hk >= 0 ? bd_ex_copy(h->syms[hk].def) : NULL;
-    if (!def) st = bd_fail(BD_ERR_NOMEM, "bd_system_history: out of memory for '%s'", var);
-    if (!st) st = remap(h, e, def, var);
-    bd_eqs_free(h);
-    if (st) {
-        bd_ex_free(def);
-        return st;
-    }
-    int v = state_of(e, k);
-    bd_ex_free(s->history[v]);
-    s->history[v] = def;
-    return BD_OK;
-}
-
-size_t bd_system_nstate(const bd_system *s) { return s ? (size_t)s->eqs->nodes : 0; }
-
-const char *bd_system_state_name(const bd_system *s, size_t v)
-{
-    return s && v < (size_t)s->eqs->nodes ? s->eqs->syms[s->eqs->odes[v].sym].name : NULL;
-}
-
-const char *bd_system_state_unit(const bd_system *s, size_t v)
-{
-    return s && v < (size_t)s->eqs->nodes ? s->eqs->syms[s->eqs->odes[v].sym].unit_text : NULL;
 }
 
 /* ------------------------------------------------------------------------------------------------ */
@@ -394,13 +140,6 @@ bd_ir_val bd_step_const(bd_step_ctx *c, double v) { return bd_ir_const(c->k, c->
 
 /* ------------------------------------------------------------------------------------------------ */
 /* The driver                                                                                       */
-
-/* What bd_integrate returns, with the settings that bd_trajectory_write puts into the manifest. */
-typedef struct traj_full {
-    bd_trajectory pub;
-    double dt, t0, duration, record_every, atol, rtol;
-    bd_dtype precision;
-} traj_full;
 
 typedef struct run {
     bd_device *dev;
@@ -1030,11 +769,10 @@ static bd_status run_adaptive(run *r, bd_kernel *kern, bd_trajectory *tr, void *
     return st;
 }
 
-static traj_full *traj_new(const run *r)
+static bd_trajectory *traj_new(const run *r)
 {
-    traj_full *f = calloc(1, sizeof *f);
-    if (!f) return NULL;
-    bd_trajectory *tr = &f->pub;
+    bd_trajectory *tr = calloc(1, sizeof *tr);
+    if (!tr) return NULL;
     tr->nvars = (size_t)r->nstate;
     tr->n = r->n;
     tr->nrec = r->nrec;
@@ -1058,14 +796,14 @@ static traj_full *traj_new(const run *r)
         for (size_t e = 0; e < r->n; e++) tr->x[v][e] = init_value(r, (int)v, e);
     snprintf(tr->method, sizeof tr->method, "%s", r->m->name);
     snprintf(tr->device, sizeof tr->device, "%s", r->info->name);
-    f->dt = r->o.dt;
-    f->t0 = r->o.t0;
-    f->duration = r->o.duration;
-    f->record_every = r->adaptive ? r->o.record_every : r->every * r->o.dt;
-    f->atol = r->o.atol;
-    f->rtol = r->o.rtol;
-    f->precision = r->t;
-    return f;
+    tr->dt = r->o.dt;
+    tr->t0 = r->o.t0;
+    tr->duration = r->o.duration;
+    tr->record_every = r->adaptive ? r->o.record_every : r->every * r->o.dt;
+    tr->atol = r->o.atol;
+    tr->rtol = r->o.rtol;
+    tr->precision = r->t;
+    return tr;
 }
 
 bd_status bd_integrate(bd_device *dev, const bd_system *s, const bd_integrate_opts *o, bd_trajectory **out)
@@ -1082,7 +820,7 @@ bd_status bd_integrate(bd_device *dev, const bd_system *s, const bd_integrate_op
     r.o = *o;
     bd_ir *k = NULL;
     bd_kernel *kern = NULL;
-    traj_full *f = NULL;
+    bd_trajectory *f = NULL;
     void *host = NULL;
     bd_status st = plan(&r);
     if (!st) st = build_kernel(&r, &k);
@@ -1100,127 +838,19 @@ bd_status bd_integrate(bd_device *dev, const bd_system *s, const bd_integrate_op
     }
     if (!st) {
         double t_run = now_s();
-        st = r.adaptive ? run_adaptive(&r, kern, &f->pub, host) : run_fixed(&r, kern, &f->pub, host);
-        f->pub.wall_s = now_s() - t_run;
-        f->pub.compile_s = t_compile;
+        st = r.adaptive ? run_adaptive(&r, kern, f, host) : run_fixed(&r, kern, f, host);
+        f->wall_s = now_s() - t_run;
+        f->compile_s = t_compile;
     }
     for (int b = 0; b < BD_IR_MAX_BUFFERS; b++) bd_buffer_free(r.buf[b]);
     bd_kernel_free(kern);
     bd_ir_free(k);
     free(r.par), free(r.cst), free(host);
     if (st) {
-        if (f) bd_trajectory_free(&f->pub);
+        bd_trajectory_free(f);
         return st;
     }
-    *out = &f->pub;
+    *out = f;
     return BD_OK;
 }
 
-void bd_trajectory_free(bd_trajectory *tr)
-{
-    if (!tr) return;
-    for (size_t v = 0; v < tr->nvars; v++) {
-        if (tr->x) free(tr->x[v]);
-        if (tr->names) free(tr->names[v]);
-        if (tr->units) free(tr->units[v]);
-    }
-    free(tr->t), free(tr->x), free(tr->names), free(tr->units);
-    free((traj_full *)tr);
-}
-
-/* ------------------------------------------------------------------------------------------------ */
-/* Trajectory files                                                                                 */
-
-typedef struct sbuf {
-    char *p;
-    size_t len, cap;
-    int failed;
-} sbuf;
-
-static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(sbuf *b, const char *fmt, ...)
-{
-    for (int attempt = 0; attempt < 2 && !b->failed; attempt++) {
-        va_list ap;
-        va_start(ap, fmt);
-        int need = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? b->cap - b->len : 0, fmt, ap);
-        va_end(ap);
-        if (need < 0) b->failed = 1;
-        else if (b->p && b->len + (size_t)need < b->cap) {
-            b->len += (size_t)need;
-            return;
-        } else {
-            size_t cap = (b->cap + (size_t)need + 1) * 2;
-            char *p = realloc(b->p, cap);
-            if (!p) b->failed = 1;
-            else b->p = p, b->cap = cap;
-        }
-    }
-}
-
-/* A JSON string literal (the system name is the caller's text; names and units are identifiers and
- * unit text, escaped all the same). */
-static void sb_json(sbuf *b, const char *s)
-{
-    sb_printf(b, "\"");
-    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
-        if (*p == '"' || *p == '\\') sb_printf(b, "\\%c", *p);
-        else if (*p < 0x20) sb_printf(b, "\\u%04x", *p);
-        else sb_printf(b, "%c", *p);
-    }
-    sb_printf(b, "\"");
-}
-
-bd_status bd_trajectory_write(const bd_trajectory *tr, const char *dir, const char *system_name)
-{
-    if (!tr || !dir) return bd_fail(BD_ERR_INVALID_ARG, "bd_trajectory_write: NULL argument");
-    const traj_full *f = (const traj_full *)tr;
-    if (mkdir(dir, 0777) != 0 && errno != EEXIST)
-        return bd_fail(BD_ERR_IO, "bd_trajectory_write: cannot create directory '%s': %s", dir, strerror(errno));
-    size_t plen = strlen(dir) + 64;
-    for (size_t v = 0; v < tr->nvars; v++) plen = strlen(tr->names[v]) + 64 > plen ? strlen(tr->names[v]) + 64 : plen;
-    char *path = malloc(plen + strlen(dir));
-    if (!path) return bd_fail(BD_ERR_NOMEM, "bd_trajectory_write: out of memory");
-    size_t shape[2] = {tr->nrec, tr->n};
-    snprintf(path, plen + strlen(dir), "%s/t.npy", dir);
-    bd_status st = bd_npy_write(path, BD_F64, 1, shape, tr->t);
-    for (size_t v = 0; v < tr->nvars && !st; v++) {
-        snprintf(path, plen + strlen(dir), "%s/%s.npy", dir, tr->names[v]);
-        st = bd_npy_write(path, BD_F64, 2, shape, tr->x[v]);
-    }
-    sbuf b = {0};
-    sb_printf(&b, "{\n  \"format\": \"bdyn-trajectory\",\n  \"version\": 1,\n  \"system\": ");
-    sb_json(&b, system_name ? system_name : "");
-    sb_printf(&b, ",\n  \"method\": ");
-    sb_json(&b, tr->method);
-    sb_printf(&b, ",\n  \"device\": ");
-    sb_json(&b, tr->device);
-    sb_printf(&b, ",\n  \"precision\": \"%s\",\n  \"dt_ms\": %.17g,\n  \"t0_ms\": %.17g,\n  \"duration_ms\": %.17g,\n"
-              "  \"record_every_ms\": %.17g,\n  \"atol\": %.17g,\n  \"rtol\": %.17g,\n",
-              bd_dtype_name(f->precision), f->dt, f->t0, f->duration, f->record_every, f->atol, f->rtol);
-    sb_printf(&b, "  \"n\": %zu,\n  \"nrec\": %zu,\n  \"steps\": %llu,\n  \"accepted\": %llu,\n  \"rejected\": %llu,\n"
-              "  \"wall_s\": %.6f,\n  \"compile_s\": %.6f,\n  \"time\": {\"file\": \"t.npy\", \"unit\": \"ms\", \"shape\": [%zu]},\n"
-              "  \"variables\": [",
-              tr->n, tr->nrec, (unsigned long long)tr->steps, (unsigned long long)tr->accepted,
-              (unsigned long long)tr->rejected, tr->wall_s, tr->compile_s, tr->nrec);
-    for (size_t v = 0; v < tr->nvars; v++) {
-        sb_printf(&b, "%s\n    {\"name\": ", v ? "," : "");
-        sb_json(&b, tr->names[v]);
-        sb_printf(&b, ", \"unit\": ");
-        sb_json(&b, tr->units[v]);
-        sb_printf(&b, ", \"file\": ");
-        char file[BD_EQ_NAME_MAX + 8];
-        snprintf(file, sizeof file, "%s.npy", tr->names[v]);
-        sb_json(&b, file);
-        sb_printf(&b, ", \"shape\": [%zu, %zu]}", tr->nrec, tr->n);
-    }
-    sb_printf(&b, "\n  ]\n}\n");
-    if (!st && b.failed) st = bd_fail(BD_ERR_NOMEM, "bd_trajectory_write: out of memory for the manifest");
-    if (!st) {
-        snprintf(path, plen + strlen(dir), "%s/manifest.json", dir);
-        st = bd_file_write_atomic(path, b.p, b.len);
-    }
-    free(b.p);
-    free(path);
-    return st ? bd_fail_context(st, "bd_trajectory_write to '%s'", dir) : BD_OK;
-}

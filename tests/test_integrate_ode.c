@@ -390,8 +390,9 @@ static void test_files_and_errors(void)
     snprintf(path, sizeof path, "%s/t.npy", dir);
     ok = ok && file_has(path, "'shape': (5,)");
     snprintf(path, sizeof path, "%s/manifest.json", dir);
-    ok = ok && file_has(path, "\"system\": \"Van der \\\"Pol\\\"\"") && file_has(path, "\"precision\": \"f32\"") &&
-         file_has(path, "\"file\": \"y.npy\"") && file_has(path, "\"steps\": 20");
+    /* cJSON's layout: a tab after each colon */
+    ok = ok && file_has(path, "\"system\":\t\"Van der \\\"Pol\\\"\"") && file_has(path, "\"precision\":\t\"f32\"") &&
+         file_has(path, "\"file\":\t\"y.npy\"") && file_has(path, "\"steps\":\t20");
     tc_check(ok, "trajectory_write: x.npy, y.npy (f8, 5 x 2), t.npy and manifest.json in %s: %s", dir,
              st ? bd_last_error() : "ok");
     if (!ok) return;

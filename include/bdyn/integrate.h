@@ -78,12 +78,15 @@ typedef struct bd_trajectory {
     double wall_s;                /* integration wall time (compile excluded) */
     double compile_s;
     char method[32], device[128];
+    /* the run's settings, for the manifest */
+    double dt, t0, duration, record_every, atol, rtol;
+    bd_dtype precision;
 } bd_trajectory;
 
 BD_API bd_status bd_integrate(bd_device *dev, const bd_system *s, const bd_integrate_opts *o, bd_trajectory **out);
 BD_API void bd_trajectory_free(bd_trajectory *tr);
-/* Writes DIR/<var>.npy (float64, nrec x n), DIR/t.npy and DIR/manifest.json, each atomically
- * (docs/integrate.md). */
+/* Writes DIR/<var>.npy (float64, nrec x n), DIR/t.npy and DIR/manifest.json, each atomically, creating
+ * DIR if needed (docs/integrate.md). */
 BD_API bd_status bd_trajectory_write(const bd_trajectory *tr, const char *dir, const char *system_name);
 
 #ifdef __cplusplus
