@@ -539,7 +539,7 @@ static bd_status plan(run *r)
                        mn);
     uint32_t len = 0;
     if (delays) {
-        bd_status st = bd_dde_ring_len(e, o->dt, &len);
+        bd_status st = bd_dde_ring_len(r->sys, r->n, o->dt, &len);
         if (st) return bd_fail_context(st, "bd_integrate (%s)", mn);
     }
     if (r->fde) {

@@ -42,7 +42,7 @@ static void scan(delay_scan *ds, const bd_expr *e)
     if (!isfinite(d)) {
         ds->st = refuse_delay(ds, e,
                               "the delay must be a constant: numbers and parameters declared "
-                              "(constant) with a value; a per-element parameter cannot set it");
+                              "(constant) with a value");
     } else if (d <= 0.0) {
         snprintf(why, sizeof why, "the delay is %g ms; it must be positive (write %s itself for no delay)", d,
                  ds->eqs->syms[e->sym].name);
@@ -58,29 +58,44 @@ static void scan(delay_scan *ds, const bd_expr *e)
     }
 }
 
-bd_status bd_dde_ring_len(const bd_eqs *eqs, double dt, uint32_t *len)
+/* Scans every expression of the equations with the symbol values in ds->vals. */
+static void scan_all(delay_scan *ds)
 {
+    const bd_eqs *eqs = ds->eqs;
+    for (int v = 0; v < eqs->nodes; v++) {
+        ds->line = eqs->odes[v].line;
+        scan(ds, eqs->odes[v].drift);
+        for (int t = 0; t < eqs->odes[v].nnoise; t++)
+            scan(ds, eqs->odes[v].noise[t]);
+    }
+    for (int s = 0; s < eqs->nsyms; s++)
+        if (eqs->syms[s].kind == BD_SYM_ALGEBRAIC) {
+            ds->line = eqs->syms[s].line;
+            scan(ds, eqs->syms[s].def);
+        }
+}
+
+bd_status bd_dde_ring_len(const bd_system *sys, size_t n, double dt, uint32_t *len)
+{
+    const bd_eqs *eqs = sys->eqs;
     *len = 0;
     if (!(dt > 0.0)) return bd_fail(BD_ERR_INVALID_ARG, "delays: the step dt must be positive (got %g)", dt);
     double *vals = malloc(sizeof *vals * (size_t)(eqs->nsyms + 1));
     if (!vals) return bd_fail(BD_ERR_NOMEM, "delays: out of memory");
     /* Only numbers, parameters and constants may set a delay: everything else is NaN and refused. */
+    int per_element = 0;
     for (int s = 0; s < eqs->nsyms; s++) {
         bd_sym_kind kind = eqs->syms[s].kind;
         vals[s] = kind == BD_SYM_CONST || kind == BD_SYM_PARAM ? eqs->syms[s].value : NAN;
+        per_element |= sys->param_array[s] != NULL;
     }
     delay_scan ds = {.eqs = eqs, .vals = vals, .dt = dt};
-    for (int v = 0; v < eqs->nodes; v++) {
-        ds.line = eqs->odes[v].line;
-        scan(&ds, eqs->odes[v].drift);
-        for (int t = 0; t < eqs->odes[v].nnoise; t++)
-            scan(&ds, eqs->odes[v].noise[t]);
+    /* With per-element parameters every element's delays are checked, and the ring covers the longest. */
+    for (size_t e = 0; e < (per_element ? n : 1) && !ds.st; e++) {
+        for (int s = 0; s < eqs->nsyms; s++)
+            if (sys->param_array[s]) vals[s] = sys->param_array[s][e];
+        scan_all(&ds);
     }
-    for (int s = 0; s < eqs->nsyms; s++)
-        if (eqs->syms[s].kind == BD_SYM_ALGEBRAIC) {
-            ds.line = eqs->syms[s].line;
-            scan(&ds, eqs->syms[s].def);
-        }
     free(vals);
     if (ds.st) return ds.st;
     if (ds.max == 0.0) return BD_OK;

@@ -73,11 +73,11 @@ bd_ir_val bd_step_normal(bd_step_ctx *c, unsigned draw);
 /* A float constant of the working type. */
 bd_ir_val bd_step_const(bd_step_ctx *c, double v);
 
-/* DDE (integrate_dde.c): ring length in steps for the delays of eqs at step dt (covers the largest
- * delay plus one step for interpolation; refuses delays shorter than dt with BD_ERR_MODEL), and the
+/* DDE (integrate_dde.c): ring length in steps for the delays of the system's n elements at step dt (covers
+ * the largest delay plus one step for interpolation; refuses delays shorter than dt with BD_ERR_MODEL), and the
  * lowering hook for x(t - d): linear interpolation between the stored steps around t - d, where t is the
  * time of the stage being evaluated (env->user is the bd_step_ctx). */
-bd_status bd_dde_ring_len(const bd_eqs *eqs, double dt, uint32_t *len);
+bd_status bd_dde_ring_len(const bd_system *sys, size_t n, double dt, uint32_t *len);
 bd_ir_val bd_dde_lower_delay(bd_lower_env *env, int sym, bd_ir_val delay_ms);
 
 /* Method tables of each family, NULL-name terminated. */
