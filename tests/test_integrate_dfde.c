@@ -3,31 +3,10 @@
  * Mackey–Glass staying bounded and oscillating, refusals of delays shorter than dt, and the Caputo
  * equation D^alpha x = -x against the Mittag-Leffler function for l1 and gl. Every device (cpu, opencl:0,
  * vulkan:0, restricted by $BDYN_TEST_DEVICES) is compared with cpu. */
-#include "test_common.h"
+#include "test_integrate_common.h"
 
 #include <math.h>
 
-static const char *const device_names[] = {"cpu", "opencl:0", "vulkan:0"};
-#define NDEV (sizeof device_names / sizeof device_names[0])
-
-static bd_device *devs[NDEV];
-
-static bd_system *make_system(const char *text, const char *const *params, const double *values, int nparams)
-{
-    bd_system *s = NULL;
-    bd_status st = bd_system_new(text, "<test>", &s);
-    if (st) {
-        tc_line(TC_FAIL, "system_new: %s: %s", bd_status_name(st), bd_last_error());
-        return NULL;
-    }
-    for (int p = 0; p < nparams; p++)
-        if ((st = bd_system_set_value(s, params[p], values[p]))) {
-            tc_line(TC_FAIL, "set %s: %s: %s", params[p], bd_status_name(st), bd_last_error());
-            bd_system_free(s);
-            return NULL;
-        }
-    return s;
-}
 
 typedef struct run_opts {
     const char *method;
@@ -64,16 +43,6 @@ static double final_x(bd_device *dev, const bd_system *s, const run_opts *r)
     return x;
 }
 
-static double fit_slope(const double *dt, const double *err, int n)
-{
-    double sx = 0, sy = 0, sxx = 0, sxy = 0;
-    for (int i = 0; i < n; i++) {
-        double x = log(dt[i]), y = log(err[i]);
-        sx += x, sy += y, sxx += x * x, sxy += x * y;
-    }
-    return (n * sxy - sx * sy) / (n * sxx - sx * sx);
-}
-
 /* Measures the error at T for dt = dt0 / 2^k on cpu, fits the order, and checks the finest run on the other
  * devices against cpu within tol_dev. */
 static void convergence(const bd_system *s, run_opts r, double dt0, int K, double exact, double order, double tol,
@@ -88,7 +57,7 @@ static void convergence(const bd_system *s, run_opts r, double dt0, int K, doubl
         errs[k] = fabs(fine - exact);
         len += snprintf(line + len, sizeof line - (size_t)len, " %.3g", errs[k]);
     }
-    double slope = fit_slope(dts, errs, K);
+    double slope = ti_slope(dts, errs, K);
     tc_check(isfinite(slope) && fabs(slope - order) <= tol, "%s: order %.3f (want %.1f +- %.2f); errors:%s", label,
              slope, order, tol, line);
     for (size_t d = 1; d < NDEV; d++) {
@@ -113,7 +82,7 @@ static void test_dde_orders(void)
 {
     const char *names[] = {"tau"};
     double tau = 1.0;
-    bd_system *s = make_system("dx/dt = -x(t - tau)/tau : 1\ntau : ms (constant)\n", names, &tau, 1);
+    bd_system *s = ti_system("dx/dt = -x(t - tau)/tau : 1\ntau : ms (constant)\n", names, &tau, 1);
     if (!s) return;
     bd_system_init(s, "x", "1");
     const double T = 3.0;
@@ -137,7 +106,7 @@ static void test_dde_refusals(void)
 {
     const char *names[] = {"tau"};
     double tau = 0.05;
-    bd_system *s = make_system("dx/dt = -x(t - tau)/ms : 1\ntau : ms (constant)\n", names, &tau, 1);
+    bd_system *s = ti_system("dx/dt = -x(t - tau)/ms : 1\ntau : ms (constant)\n", names, &tau, 1);
     if (!s) return;
     bd_trajectory *tr = NULL;
     bd_integrate_opts o;
@@ -164,7 +133,7 @@ static void test_dde_refusals(void)
  * the quadratic pieces of d = 2 and within 1e-3 for d = 1 at dt = 0.1 ms; every device. */
 static void test_dde_per_element(void)
 {
-    bd_system *s = make_system("dx/dt = -x(t - d)/ms : 1\nd : ms\n", NULL, NULL, 0);
+    bd_system *s = ti_system("dx/dt = -x(t - d)/ms : 1\nd : ms\n", NULL, NULL, 0);
     if (!s) return;
     static const double d[2] = {1, 2}, exact[2] = {-1.0 / 6, -1.5};
     bd_system_set_array(s, "d", d, 2);
@@ -198,7 +167,7 @@ static void test_mackey_glass(void)
                        "beta : ms^-1 (constant)\ngamma : ms^-1 (constant)\nn : 1 (constant)\ntau : ms (constant)\n";
     const char *names[] = {"beta", "gamma", "n", "tau"};
     double vals[] = {0.2, 0.1, 10, 17};
-    bd_system *s = make_system(text, names, vals, 4);
+    bd_system *s = ti_system(text, names, vals, 4);
     if (!s) return;
     bd_system_init(s, "x", "1.2");
     const double T = 1000.0, dt = 0.1;
@@ -259,7 +228,7 @@ static double mittag_leffler_neg(double alpha, double t)
  * right-hand side; see docs/integrate.md). Measured here in the prototype: 0.99 (l1) and 1.00 (gl). */
 static void test_fde(void)
 {
-    bd_system *s = make_system("dx/dt = -x/ms : 1\n", NULL, NULL, 0);
+    bd_system *s = ti_system("dx/dt = -x/ms : 1\n", NULL, NULL, 0);
     if (!s) return;
     bd_system_init(s, "x", "1");
     const double T = 1.0;
@@ -305,24 +274,12 @@ static void test_fde(void)
 int main(void)
 {
     tc_begin();
-    for (size_t d = 0; d < NDEV; d++) {
-        if (!tc_device_selected(device_names[d])) continue;
-        bd_status st = bd_device_open(device_names[d], &devs[d]);
-        if (st) {
-            tc_line(TC_SKIP, "device %s: %s: %s", device_names[d], bd_status_name(st), bd_last_error());
-            devs[d] = NULL;
-        }
-    }
-    if (!devs[0]) {
-        tc_line(TC_SKIP, "no cpu device: nothing to compare with");
-        return tc_finish();
-    }
+    if (!ti_open_devices()) return tc_finish();
     test_dde_orders();
     test_dde_refusals();
     test_dde_per_element();
     test_mackey_glass();
     test_fde();
-    for (size_t d = 0; d < NDEV; d++)
-        bd_device_close(devs[d]);
+    ti_close_devices();
     return tc_finish();
 }

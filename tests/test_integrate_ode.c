@@ -3,16 +3,12 @@
  * exact on linear equations and on the Hodgkin-Huxley squid axon against rk4, every adaptive pair on
  * Van der Pol against a reference, the same runs on every other device against cpu, the output files,
  * and the driver's refusals. Devices: cpu, opencl:0, vulkan:0, restricted by $BDYN_TEST_DEVICES. */
-#include "test_common.h"
+#include "test_integrate_common.h"
 
 #include <math.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const char *const device_names[] = {"cpu", "opencl:0", "vulkan:0"};
-#define NDEV (sizeof device_names / sizeof device_names[0])
-
-static bd_device *devs[NDEV];
 static bd_device *devs64[NDEV]; /* the devices with double precision (the f64 runs) */
 
 static bd_system *make_system(const char *text, const char *const *names, const char *const *values, int count)
@@ -58,17 +54,6 @@ static bd_trajectory *run(bd_device *dev, const bd_system *s, const char *method
 }
 
 static double last(const bd_trajectory *tr, size_t v) { return tr->x[v][(tr->nrec - 1) * tr->n]; }
-
-/* Least-squares slope of log(err) against log(dt). */
-static double slope(const double *dt, const double *err, int m)
-{
-    double sx = 0, sy = 0, sxx = 0, sxy = 0;
-    for (int j = 0; j < m; j++) {
-        double x = log(dt[j]), y = log(err[j]);
-        sx += x, sy += y, sxx += x * x, sxy += x * y;
-    }
-    return (m * sxy - sx * sy) / (m * sxx - sx * sx);
-}
 
 /* --- orders of the fixed-step methods --------------------------------------------------------------- */
 
@@ -121,7 +106,7 @@ static void test_orders(void)
             bd_trajectory_free(tr);
         }
         if (!ok) continue;
-        double p0 = slope(dt, err[0], CONV_M), p1 = slope(dt, err[1], CONV_M);
+        double p0 = ti_slope(dt, err[0], CONV_M), p1 = ti_slope(dt, err[1], CONV_M);
         tc_check(fabs(p0 - methods[mi].order) <= 0.15 && fabs(p1 - methods[mi].order) <= 0.15,
                  "%s on cpu (f64): order %.3f on x' = -2 t x^2 (errors %.2e %.2e %.2e %.2e), %.3f on the oscillator "
                  "(%.2e .. %.2e), dt %g..%g ms (want %d +- 0.15)", methods[mi].name, p0, err[0][0], err[0][1], err[0][2],
@@ -407,17 +392,11 @@ static void test_files_and_errors(void)
 int main(void)
 {
     tc_begin();
+    ti_open_devices();
     for (size_t d = 0; d < NDEV; d++) {
-        if (!tc_device_selected(device_names[d])) continue;
-        bd_status st = bd_device_open(device_names[d], &devs[d]);
-        if (st) {
-            devs[d] = NULL;
-            tc_line(d ? TC_SKIP : TC_FAIL, "%s: %s: %s", device_names[d], bd_status_name(st), bd_last_error());
-        } else if (!bd_device_get_info(devs[d])->fp64) {
+        if (devs[d] && !bd_device_get_info(devs[d])->fp64)
             tc_line(TC_SKIP, "%s has no fp64: its f64 comparisons are skipped", device_names[d]);
-        } else {
-            devs64[d] = devs[d];
-        }
+        else devs64[d] = devs[d];
     }
     if (!devs64[0]) return tc_finish();
     test_files_and_errors();
@@ -425,6 +404,6 @@ int main(void)
     test_exp_linear();
     test_hh();
     test_adaptive();
-    for (size_t d = 0; d < NDEV; d++) bd_device_close(devs[d]);
+    ti_close_devices();
     return tc_finish();
 }

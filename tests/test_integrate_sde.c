@@ -3,31 +3,10 @@
  * seed, and strong orders on geometric Brownian motion against the exact solution of the same Wiener path
  * (integrated alongside as dW/dt = xi, whose Euler–Maruyama update is exact). Devices: cpu, opencl:0,
  * vulkan:0, restricted by $BDYN_TEST_DEVICES. */
-#include "test_common.h"
+#include "test_integrate_common.h"
 
 #include <math.h>
 
-static const char *const device_names[] = {"cpu", "opencl:0", "vulkan:0"};
-#define NDEV (sizeof device_names / sizeof device_names[0])
-
-static bd_device *devs[NDEV];
-
-static bd_system *make_system(const char *text, const char *const *params, const double *values, int nparams)
-{
-    bd_system *s = NULL;
-    bd_status st = bd_system_new(text, "<test>", &s);
-    if (st) {
-        tc_line(TC_FAIL, "system_new: %s: %s", bd_status_name(st), bd_last_error());
-        return NULL;
-    }
-    for (int p = 0; p < nparams; p++)
-        if ((st = bd_system_set_value(s, params[p], values[p]))) {
-            tc_line(TC_FAIL, "set %s: %s: %s", params[p], bd_status_name(st), bd_last_error());
-            bd_system_free(s);
-            return NULL;
-        }
-    return s;
-}
 
 static bd_trajectory *run(bd_device *dev, const bd_system *s, const char *method, double dt, double T, size_t n,
                           uint64_t seed)
@@ -66,7 +45,7 @@ static void test_ou(double *cpu_end)
     const char *names[] = {"theta", "mu", "sigma"};
     const double theta = 0.5, mu = 1.0, sigma = 0.5, T = 1.0, dt = 0.004;
     double vals[] = {theta, mu, sigma};
-    bd_system *s = make_system(text, names, vals, 3);
+    bd_system *s = ti_system(text, names, vals, 3);
     if (!s) return;
     double m_exact = mu * (1.0 - exp(-theta * T));
     double v_exact = sigma * sigma / (2.0 * theta) * (1.0 - exp(-2.0 * theta * T));
@@ -128,17 +107,6 @@ static double gbm_error(bd_device *dev, const bd_system *s, const char *method, 
     return err / n;
 }
 
-/* Least-squares slope of log(err) against log(dt). */
-static double fit_slope(const double *dt, const double *err, int n)
-{
-    double sx = 0, sy = 0, sxx = 0, sxy = 0;
-    for (int i = 0; i < n; i++) {
-        double x = log(dt[i]), y = log(err[i]);
-        sx += x, sy += y, sxx += x * x, sxy += x * y;
-    }
-    return (n * sxy - sx * sy) / (n * sxx - sx * sx);
-}
-
 #define GBM_N 2000
 #define GBM_K 5
 static void test_strong_orders(void)
@@ -150,7 +118,7 @@ static void test_strong_orders(void)
     const char *names[] = {"m", "s"};
     const double m = 1.0, sg = 0.8, T = 1.0;
     double vals[] = {m, sg};
-    bd_system *s = make_system(text, names, vals, 2);
+    bd_system *s = ti_system(text, names, vals, 2);
     if (!s) return;
     bd_system_init(s, "X", "1");
     struct {
@@ -172,7 +140,7 @@ static void test_strong_orders(void)
                                 k == GBM_K - 1 ? ends : NULL);
             len += snprintf(line + len, sizeof line - (size_t)len, " %.3g", errs[k]);
         }
-        double slope = fit_slope(dts, errs, GBM_K);
+        double slope = ti_slope(dts, errs, GBM_K);
         tc_check(isfinite(slope) && fabs(slope - cases[c].order) <= cases[c].tol,
                  "gbm %s (%s): strong order %.3f (want %.1f +- %.2f); E|err| at dt = 1/16..1/256:%s", cases[c].method,
                  cases[c].strat ? "Stratonovich" : "Itô", slope, cases[c].order, cases[c].tol, line);
@@ -204,7 +172,7 @@ static void test_names(void)
     }
     const char *names_p[] = {"theta", "sigma"};
     double vals[] = {1.0, 0.3};
-    bd_system *s = make_system("dx/dt = -theta*x + sigma*xi*ms^-0.5 : 1\ntheta : ms^-1 (constant)\n"
+    bd_system *s = ti_system("dx/dt = -theta*x + sigma*xi*ms^-0.5 : 1\ntheta : ms^-1 (constant)\n"
                                "sigma : 1 (constant)\n",
                                names_p, vals, 2);
     if (!s) return;
@@ -220,24 +188,12 @@ static void test_names(void)
 int main(void)
 {
     tc_begin();
-    for (size_t d = 0; d < NDEV; d++) {
-        if (!tc_device_selected(device_names[d])) continue;
-        bd_status st = bd_device_open(device_names[d], &devs[d]);
-        if (st) {
-            tc_line(TC_SKIP, "device %s: %s: %s", device_names[d], bd_status_name(st), bd_last_error());
-            devs[d] = NULL;
-        }
-    }
-    if (!devs[0]) {
-        tc_line(TC_SKIP, "no cpu device: nothing to compare with");
-        return tc_finish();
-    }
+    if (!ti_open_devices()) return tc_finish();
     test_names();
     double *cpu_end = malloc(sizeof *cpu_end * OU_N);
     if (cpu_end) test_ou(cpu_end);
     free(cpu_end);
     test_strong_orders();
-    for (size_t d = 0; d < NDEV; d++)
-        bd_device_close(devs[d]);
+    ti_close_devices();
     return tc_finish();
 }
