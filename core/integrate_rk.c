@@ -331,7 +331,8 @@ const bd_method bd_methods_rk[] = {
     PAIR("bs", 3, "adaptive Bogacki-Shampine 3(2), per-element step control"),
     PAIR("heun_euler", 2, "adaptive Heun-Euler 2(1), per-element step control"),
     {"exp_euler", BD_METHOD_FIXED, 1,
-     "exponential Euler: x += dt * exprel(A dt) * f, A = df/dx symbolic; exact for linear equations", emit_exp_euler},
+     "exponential Euler: x += dt * exprel(A dt) * f, A = df/dx symbolic, variables in equation order; exact for "
+     "linear equations", emit_exp_euler},
     {"exp_auto", BD_METHOD_FIXED, 1, "alias of exp_euler (BrainPy's name)", emit_exp_euler},
     {"exp_midpoint", BD_METHOD_FIXED, 2,
      "exponential midpoint: exp_euler half step, then the whole step linearised at the midpoint; order 2, exact "
