@@ -7,6 +7,8 @@
 int cmd_devices(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_integrate(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+int cmd_run(int argc, char **argv);
 
 /* The first GPU (discrete before integrated), else "cpu". */
 void cli_default_device(char *name, size_t cap);

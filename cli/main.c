@@ -16,6 +16,11 @@ static const char usage[] =
     "  integrate SYSTEM.json [--method M] [--dt T] [--duration T] [--device NAME] [--out DIR] ...\n"
     "                                           integrate a system of equations (docs/integrate.md);\n"
     "                                           write trajectories (NPY), a manifest and traces (PNG)\n"
+    "  run MODEL.json [--device NAME] [--duration T] [--out DIR] [--checkpoint FILE] [--resume FILE] ...\n"
+    "                                           run a network model (docs/runner.md); write spikes, traces\n"
+    "                                           and rates (NPY), figures (PNG) and a manifest\n"
+    "  check MODEL.json                         validate a model file (docs/model-format.md) and summarise it;\n"
+    "                                           exit 2 with file:line:col and the JSON path when it is invalid\n"
     "  version                                  print the version\n";
 
 int cli_usage_error(const char *cmd, const char *fmt, ...)
@@ -44,6 +49,8 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "devices") == 0) return cmd_devices(argc - 1, argv + 1);
     if (strcmp(argv[1], "demo") == 0) return cmd_demo(argc - 1, argv + 1);
     if (strcmp(argv[1], "integrate") == 0) return cmd_integrate(argc - 1, argv + 1);
+    if (strcmp(argv[1], "check") == 0) return cmd_check(argc - 1, argv + 1);
+    if (strcmp(argv[1], "run") == 0) return cmd_run(argc - 1, argv + 1);
     if (strcmp(argv[1], "version") == 0) {
         printf("bdyn %s\n", BDYN_VERSION);
         return 0;

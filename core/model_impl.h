@@ -1,0 +1,194 @@
+/* The model tree behind include/bdyn/model.h, shared by the builder (model.c), the JSON loader
+ * (model_load.c) and the resolver (model_resolve.c, model_flatten.c), and the resolver's entry point for
+ * the runner. Every node remembers where it was defined (file and JSON path), so that resolution, which
+ * runs long after the JSON is gone, still names file:line:col and $.path in its messages. */
+#ifndef BD_MODEL_IMPL_H
+#define BD_MODEL_IMPL_H
+
+#include "bdyn/model.h"
+#include "network.h"
+
+#include <stdarg.h>
+
+/* Where a node was defined: a file of the model (index into bd_model.srcs, -1 = built in code) and the
+ * JSON path of the node in it ("$.types.LIF"; code-built nodes get the path the same JSON would have). */
+typedef struct morigin {
+    int src;
+    char *jpath;
+} morigin;
+
+typedef struct mval {
+    bd_init_kind kind;
+    char *a, *b;
+} mval;
+
+typedef struct mentry {
+    char *name;
+    mval v;
+} mentry;
+
+/* A small ordered map of names to values (parameters, initial values). */
+typedef struct mmap {
+    mentry *e;
+    int n;
+} mmap;
+
+typedef struct strlist {
+    char **s;
+    int n;
+} strlist;
+
+typedef enum minst_kind { MI_POP, MI_PROJ, MI_INPUT, MI_GROUP, MI_PART } minst_kind;
+
+struct bd_minst {
+    bd_model *m;
+    minst_kind kind;
+    char *name, *type;
+    char *size, *pre, *post, *target, *delay, *include_self, *storage, *into;
+    char *conn_kind, *conn_value;
+    mval weight; /* a = NULL: not given */
+    mmap params, init;
+    bd_minst *synapse, *output;
+    morigin at;
+};
+
+struct bd_mtype {
+    bd_model *m;
+    char *name;
+    bd_type_kind kind;
+    char *doc, *threshold, *refractory, *method, *current, *into, *state;
+    strlist equations;   /* statements, or one text of several lines */
+    int equations_is_list;
+    strlist reset, on_spike, reads, inputs;
+    int has_on_spike, has_reads, has_inputs;
+    mmap params;
+    bd_minst **channels;
+    int nchannels;
+    bd_minst **insts; /* group types: the body */
+    int ninsts;
+    morigin at;
+};
+
+struct bd_mmonitor {
+    char *name, *kind, *target, *every, *window;
+    long long *idx;
+    size_t nidx;
+    int has_idx;
+    morigin at;
+};
+
+typedef struct msource {
+    char *path, *text;
+} msource;
+
+enum { RUN_DT, RUN_DURATION, RUN_SEED, RUN_PRECISION, RUN_DEVICE, RUN_THREADS, RUN_NKEYS };
+extern const char *const bd_model_run_keys[RUN_NKEYS];
+
+struct bd_model {
+    char *name, *doc;
+    char *run[RUN_NKEYS];
+    bd_mtype **types;
+    int ntypes;
+    bd_minst **insts; /* the top-level group */
+    int ninsts;
+    bd_mmonitor **mons;
+    int nmons;
+    msource *srcs;    /* srcs[0] is the model file when loaded from JSON */
+    int nsrcs;
+    int cur_src;      /* the file new nodes come from (-1: code) */
+    char *base_dir;   /* folder of the model file: relative paths of data files start here */
+};
+
+/* Resolves the tree into the flat network of core/network.h (docs/model-format.md). */
+bd_status bd_model_resolve(const bd_model *m, bd_network **out);
+
+/* --- helpers shared by the model modules (model.c) --- */
+
+/* Fails with "file:line:col: at <jpath><sub>: <message>" (the position of the deepest part of the path
+ * that the file holds), or "<model>: at <jpath><sub>: <message>" for nodes built in code. */
+bd_status bd_model_fail(const bd_model *m, const morigin *o, const char *sub, bd_status st, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+/* The same around the message already set (bd_last_error), e.g. a quantity or an equation error. */
+bd_status bd_model_context(const bd_model *m, const morigin *o, const char *sub, bd_status st);
+/* "file:line:col" of o's path + sub, or the model's label; into out. */
+void bd_model_where(const bd_model *m, const morigin *o, const char *sub, char *out, size_t cap);
+const char *bd_model_src_path(const bd_model *m, const morigin *o);
+const char *bd_model_src_text(const bd_model *m, const morigin *o);
+/* 1 if name is [A-Za-z_][A-Za-z0-9_]*, shorter than BD_EQ_NAME_MAX. */
+int bd_model_valid_name(const char *name);
+const mentry *bd_mmap_get(const mmap *mp, const char *name);
+const bd_mtype *bd_model_find_type(const bd_model *m, const char *name);
+/* Appends a source file (path, text: both copied); its index, or -1 when out of memory. */
+int bd_model_add_source(bd_model *m, const char *path, const char *text);
+const char *bd_type_kind_name(bd_type_kind k);
+
+/* --- the resolver's working state (model_resolve.c, model_flatten.c) --- */
+
+/* The parameters of one group instance, for `${name}` substitution (values already substituted). */
+typedef struct genv {
+    char **name, **val;
+    int n;
+} genv;
+
+typedef struct rpop {
+    char *path;
+    const bd_minst *i;
+    const genv *env;
+    const bd_mtype *type;
+    size_t size;
+} rpop;
+
+typedef struct rproj {
+    char *path, *pfx; /* pfx: the identifier prefix of its synapse symbols ("area1_EE") */
+    char *pre_path, *post_path;
+    const bd_minst *i;
+    const genv *env;
+    int pre, post;
+    const bd_mtype *syn, *out;
+} rproj;
+
+typedef enum rinput_kind { RIN_TYPE, RIN_CONSTANT, RIN_POISSON } rinput_kind;
+typedef struct rinput {
+    char *path, *pfx, *into_path;
+    const bd_minst *i;
+    const genv *env;
+    int pop;
+    rinput_kind kind;
+    const bd_mtype *type;
+} rinput;
+
+/* A value for a parameter of the flattened equations, from a type default or an instance; later ones win. */
+typedef struct pval {
+    char name[BD_EQ_NAME_MAX];
+    const mval *v;
+    const morigin *at;
+    char sub[160];
+    const genv *env;
+} pval;
+
+typedef struct rctx {
+    const bd_model *m;
+    bd_eqs **teqs; /* per type of m->types: its own equations, parsed and checked (NULL until needed) */
+    rpop *pops;
+    int npops;
+    rproj *projs;
+    int nprojs;
+    rinput *ins;
+    int nins;
+    genv **envs;
+    int nenvs;
+    pval *pv; /* of the population being built */
+    int npv;
+} rctx;
+
+/* text with `${name}` replaced from env, malloc'd into *out; errors at o + sub. */
+bd_status bd_mr_subst(rctx *R, const genv *env, const char *text, const morigin *o, const char *sub, char **out);
+const bd_mtype *bd_mr_type(rctx *R, const char *name, const morigin *o, const char *sub, int kind, bd_status *st);
+/* A type's own equations, parsed where they stand in their file; threshold and resets are checked too. */
+bd_status bd_mr_type_eqs(rctx *R, const bd_mtype *t, const bd_eqs **out);
+/* The flattened equations of population p (docs/model-format.md), and in R->pv the values of its parameters. */
+bd_status bd_mr_pop_text(rctx *R, int p, char **text);
+/* The input variables of a neuron or rate type: "inputs", or I_syn when its equations declare it. */
+int bd_mr_is_input(const bd_mtype *t, const bd_eqs *e, const char *name);
+
+#endif

@@ -1,0 +1,115 @@
+/* The runner's internals, shared by core/runner.c (plan, stepping, results), runner_kernel.c (the fused
+ * population kernel), runner_conn.c (initial values and connectivity on the host) and runner_out.c
+ * (result files and checkpoints). docs/runner.md describes the step plan. */
+#ifndef BD_RUNNER_IMPL_H
+#define BD_RUNNER_IMPL_H
+
+#include "bdyn/run.h"
+#include "bdyn/ops.h"
+#include "network.h"
+#include "integrate_impl.h"
+
+#define RUN_MAX_TARGETS 6  /* distinct input variables of one population fed by projections */
+#define RUN_MAX_VARMON 32  /* variable monitors per population (a bit each in the kernel's `due` mask) */
+
+/* Philox streams (counter word 3 = kind << 24 | id), so every random quantity has its own sequence. */
+enum { STREAM_STATE = 1, STREAM_PARAM = 2, STREAM_WEIGHT = 3, STREAM_POISSON = 4, STREAM_NOISE = 5 };
+
+typedef struct run_pop {
+    const char *path;
+    size_t n;
+    const bd_eqs *eqs;
+    const bd_method *method;
+    int nstate, npar;
+    int *par;             /* per-element parameters: symbol per buffer row */
+    int refractory;       /* has a refractory counter buffer */
+    int32_t nref;         /* refractory steps */
+    uint32_t ring_len;    /* spike-flag ring slots (longest outgoing delay in steps, >= 1) */
+    int ntargets;
+    int target_sym[RUN_MAX_TARGETS]; /* state-variable symbol fed by input buffer j */
+    int spike_rec;        /* a spike or rate monitor records this population */
+    int nvm;              /* variable monitors of this population */
+    int vm[RUN_MAX_VARMON];    /* their monitor indices */
+    size_t vm_col[RUN_MAX_VARMON]; /* first column of monitor vm[j] in the record rows */
+    size_t vm_cols;       /* columns of one record row */
+    int *poisson;         /* indices of the network's Poisson inputs into this population */
+    int npoisson;
+    /* kernel and buffer slots */
+    bd_ir *ir;
+    bd_kernel *kern;
+    int b_state, b_par, b_refr, b_spike, b_rec, b_bad, b_cnt, b_in[RUN_MAX_TARGETS], b_vrec, b_vmap;
+    int s_n, s_step, s_row, s_due, s_key0, s_key1;
+    int nbuf, nscal;
+    bd_buffer *state, *par_buf, *refr, **ring, *rec, *bad, *cnt, *in[RUN_MAX_TARGETS], *vrec, *vmap;
+    uint64_t spikes;      /* since the start or restore: the sum of the per-element counters after each advance */
+} run_pop;
+
+typedef struct run_proj {
+    const bd_net_proj *np;
+    uint32_t delay;       /* steps, >= 1 */
+    int input;            /* input buffer index of the post population */
+    size_t nnz;
+    int procedural;
+    bd_procedural proc;
+    bd_buffer *rowptr, *colidx, *values; /* transposed CSR: rows = post */
+    bd_csr at;
+} run_proj;
+
+typedef struct run_mon {
+    const bd_net_monitor *nm;
+    char *var_name;
+    uint32_t *elements;   /* VAR: recorded elements */
+    size_t cols;
+    uint32_t every;       /* VAR: steps between samples */
+    /* host results */
+    int32_t *si;
+    double *st, *vx, *vt;
+    size_t n, cap;        /* spikes (SPIKES) or samples (VAR) */
+    size_t cap_x;         /* VAR: values room in vx */
+    uint32_t *counts;     /* RATE: spikes per step */
+    size_t ncounts, cap_counts;
+    double *rate, *rate_t; /* RATE: smoothed, built on request */
+} run_mon;
+
+struct bd_run {
+    bd_device *dev;
+    const bd_device_info *info;
+    const bd_network *net; /* outlives the run, or owned (bd_run_open) */
+    bd_network *own_net;
+    bd_device *own_dev;
+    bd_dtype t;
+    size_t es;
+    double dt;
+    uint64_t step, start_step, total;
+    uint32_t chunk;
+    bd_run_opts o;
+    uint32_t key0, key1;
+    run_pop *pops;
+    run_proj *projs;
+    run_mon *mons;
+    void *host;           /* download scratch, host_bytes */
+    size_t host_bytes;
+    uint64_t hash;
+    double setup_s, compile_s, wall_s;
+};
+
+/* runner_kernel.c: builds p->ir for population pi (buffer and scalar slots into p). */
+bd_status run_build_kernel(bd_run *r, int pi);
+
+/* runner_conn.c */
+/* Value number (a, b) of distribution d in stream `stream` (Philox counter (a, b, 0, stream), key the
+ * seed; FILE: values[a]), drawn in double on the host and uploaded, so the same on every device. */
+double run_dist_value(const bd_run *r, const bd_dist *d, uint32_t stream, uint32_t a, uint32_t b);
+/* Allocates and uploads the state, parameters and zeroed buffers of population pi. */
+bd_status run_pop_buffers(bd_run *r, int pi);
+/* Builds the transposed CSR of projection j on the host and uploads it. */
+bd_status run_proj_connect(bd_run *r, int j);
+/* A device buffer of `bytes` from host data (or zeros); what names it in messages. */
+bd_status run_buffer(bd_run *r, size_t bytes, const void *host, bd_buffer **out, const char *what, const char *owner);
+
+/* runner_out.c */
+uint64_t run_model_hash(const bd_run *r);
+/* The smoothed rate of a RATE monitor (built into m->rate / m->rate_t). */
+bd_status run_rate_build(const bd_run *r, run_mon *m);
+
+#endif

@@ -1,0 +1,248 @@
+/* The fused population kernel of the runner: one launch per population and step adds the pending
+ * synaptic input and the Poisson input, integrates the equations with the population's method (the
+ * integrators' emitters, core/integrate_rk.c and _sde.c), holds `(unless refractory)` variables, tests
+ * the threshold, applies the resets, writes the spike flag into the delay ring and the records, samples
+ * the variable monitors and flags the first NaN or Inf of every element. */
+#include "runner_impl.h"
+#include "integrate_driver.h"
+#include "error.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static bd_ir_val u32c(bd_ir *k, double v) { return bd_ir_const(k, BD_U32, v); }
+static bd_ir_val add(bd_ir *k, bd_ir_val a, bd_ir_val b) { return bd_ir_binary(k, BD_IR_ADD, a, b); }
+static bd_ir_val mul(bd_ir *k, bd_ir_val a, bd_ir_val b) { return bd_ir_binary(k, BD_IR_MUL, a, b); }
+
+/* Binomial(count, p) events of one Poisson input for this element and step. For a mean up to 24 the count
+ * is the inverse CDF of one uniform against a table computed on the host (comparisons only, so every
+ * device draws the same count); above, the normal approximation, rounded and clamped to [0, count]. */
+static bd_ir_val poisson_count(bd_step_ctx *c, const bd_net_poisson *q, double dt_ms)
+{
+    bd_ir *k = c->k;
+    double p = q->rate_hz * dt_ms * 1e-3, lambda = p * q->count;
+    bd_ir_val ctr[4] = {c->elem, c->step, u32c(k, q->id), u32c(k, (double)((uint32_t)STREAM_POISSON << 24))};
+    bd_ir_val key[2] = {c->key0, c->key1};
+    if (lambda <= 24) {
+        bd_ir_val u = bd_ir_let(k, bd_ir_rng(k, BD_RNG_UNIFORM, c->t, ctr, key, 0));
+        bd_ir_val cnt = bd_ir_var(k, bd_step_const(c, 0));
+        double logq = log1p(-p), pmf = exp((double)q->count * logq), cdf = 0;
+        for (uint32_t j = 0; j < q->count; j++) {
+            cdf += pmf;
+            if (1 - cdf < 1e-12) break;
+            bd_ir_assign(k, cnt, add(k, cnt, bd_ir_select(k, bd_ir_binary(k, BD_IR_GE, u, bd_step_const(c, cdf)),
+                                                          bd_step_const(c, 1), bd_step_const(c, 0))));
+            pmf *= (double)(q->count - j) / (j + 1) * p / (1 - p);
+        }
+        return cnt;
+    }
+    bd_ir_val z = bd_ir_let(k, bd_ir_rng(k, BD_RNG_NORMAL, c->t, ctr, key, 0));
+    bd_ir_val x = add(k, bd_step_const(c, lambda), mul(k, bd_step_const(c, sqrt(lambda * (1 - p))), z));
+    x = bd_ir_unary(k, BD_IR_FLOOR, add(k, x, bd_step_const(c, 0.5)));
+    return bd_ir_let(k, bd_ir_clamp(k, x, bd_step_const(c, 0), bd_step_const(c, q->count)));
+}
+
+/* 1 (true) when x is NaN or infinite: NaN fails every comparison. */
+static bd_ir_val nonfinite(bd_ir *k, bd_dtype t, bd_ir_val x)
+{
+    double big = t == BD_F64 ? DBL_MAX : FLT_MAX;
+    return bd_ir_unary(k, BD_IR_NOT, bd_ir_binary(k, BD_IR_LE, bd_ir_unary(k, BD_IR_ABS, x), bd_ir_const(k, t, big)));
+}
+
+static int state_index(const bd_eqs *e, int sym)
+{
+    for (int v = 0; v < e->nodes; v++)
+        if (e->odes[v].sym == sym) return v;
+    return -1;
+}
+
+/* The body after the slots are declared: everything for element i of one step. */
+static bd_status build_body(bd_run *r, int pi, bd_ir *k, bd_ir_val *x, bd_ir_val *vals)
+{
+    run_pop *p = &r->pops[pi];
+    const bd_net_pop *np = &r->net->pops[pi];
+    const bd_eqs *e = p->eqs;
+    bd_dtype t = r->t;
+    bd_ir_val i = bd_ir_index(k), nn = bd_ir_param(k, p->s_n);
+    bd_ir_val step = bd_ir_param(k, p->s_step);
+    /* constants and shared parameters are literals of the kernel; per-element parameters rows of a buffer */
+    for (int j = 0; j < e->nsyms; j++) vals[j] = -1;
+    for (int j = 0; j < e->nsyms; j++)
+        if (e->syms[j].kind == BD_SYM_PARAM || e->syms[j].kind == BD_SYM_CONST) {
+            const bd_dist *d = np->param_init ? &np->param_init[j] : NULL;
+            double v = d && d->kind == BD_DIST_CONST && !isnan(d->a) ? d->a : e->syms[j].value;
+            vals[j] = bd_ir_const(k, t, v);
+        }
+    for (int q = 0; q < p->npar; q++)
+        vals[p->par[q]] = bd_ir_let(k, bd_ir_load(k, p->b_par, add(k, mul(k, u32c(k, q), nn), i)));
+    for (int v = 0; v < p->nstate; v++) x[v] = bd_ir_var(k, bd_ir_load(k, p->b_state, add(k, mul(k, u32c(k, v), nn), i)));
+
+    bd_integrate_opts opts;
+    bd_integrate_opts_init(&opts);
+    opts.method = p->method->name;
+    opts.dt = r->dt;
+    opts.precision = t;
+    bd_ir_val key0 = bd_ir_param(k, p->s_key0), key1 = bd_ir_param(k, p->s_key1);
+    bd_step_ctx c = {
+        .k = k, .t = t, .eqs = e, .method = p->method, .opts = &opts, .nstate = p->nstate, .x = x,
+        .dt = bd_ir_const(k, t, r->dt), .step = step, .elem = i, .key0 = key0, .sym_vals = vals,
+        .hist_slot = -1, .init_slot = -1, .n = nn,
+        /* the equations' noise has its own key per population: counter word 3 stays 0 for it */
+        .key1 = bd_ir_let(k, bd_ir_binary(k, BD_IR_BXOR, key1, u32c(k, (double)(((uint32_t)STREAM_NOISE << 24) | (uint32_t)pi)))),
+    };
+    c.time = bd_ir_var(k, mul(k, bd_ir_cast(k, t, step), c.dt));
+
+    /* pending synaptic input: added to its target, then consumed */
+    for (int j = 0; j < p->ntargets; j++) {
+        int v = state_index(e, p->target_sym[j]);
+        bd_ir_assign(k, x[v], add(k, x[v], bd_ir_load(k, p->b_in[j], i)));
+        bd_ir_store(k, p->b_in[j], i, bd_ir_const(k, t, 0));
+    }
+    /* Poisson input: a key of its own (counter word 3 carries the stream), the step and element counters */
+    bd_ir_val nkey1 = c.key1;
+    c.key1 = key1;
+    for (int q = 0; q < p->npoisson; q++) {
+        const bd_net_poisson *pq = &r->net->poisson[p->poisson[q]];
+        int v = state_index(e, pq->target);
+        bd_ir_val cnt = poisson_count(&c, pq, r->dt);
+        bd_ir_assign(k, x[v], add(k, x[v], mul(k, bd_ir_const(k, t, pq->weight), cnt)));
+    }
+    c.key1 = nkey1;
+
+    /* refractory: a countdown of steps, or a condition on the state, or both */
+    bd_ir_val refr_now = bd_ir_const(k, BD_BOOL, 0), rcount = -1;
+    if (p->refractory) {
+        rcount = bd_ir_let(k, bd_ir_load(k, p->b_refr, i));
+        refr_now = bd_ir_binary(k, BD_IR_GT, rcount, bd_ir_const(k, BD_I32, 0));
+    }
+    if (np->refractory_cond) {
+        bd_ir_val cond = bd_step_lower(&c, x, c.time, np->refractory_cond);
+        refr_now = bd_ir_binary(k, BD_IR_OR, refr_now, bd_ir_binary(k, BD_IR_NE, cond, bd_ir_const(k, t, 0)));
+    }
+    bd_ir_val refr = bd_ir_let(k, refr_now);
+    bd_ir_val *held = malloc((size_t)p->nstate * sizeof *held);
+    if (!held) return bd_fail(BD_ERR_NOMEM, "population '%s': out of memory building the kernel", p->path);
+    for (int v = 0; v < p->nstate; v++) held[v] = e->odes[v].unless_refractory ? bd_ir_let(k, x[v]) : -1;
+
+    bd_status st = p->method->emit(&c);
+    if (st) {
+        free(held);
+        return bd_fail_context(st, "population '%s' (method %s)", p->path, p->method->name);
+    }
+    for (int v = 0; v < p->nstate; v++)
+        if (held[v] >= 0) bd_ir_assign(k, x[v], bd_ir_select(k, refr, held[v], x[v]));
+    free(held);
+
+    bd_ir_val spk = bd_ir_var(k, u32c(k, 0));
+    if (np->threshold) {
+        bd_ir_val thr = bd_step_lower(&c, x, c.time, np->threshold);
+        bd_ir_val fire = bd_ir_let(k, bd_ir_binary(k, BD_IR_AND, bd_ir_binary(k, BD_IR_NE, thr, bd_ir_const(k, t, 0)),
+                                                   bd_ir_unary(k, BD_IR_NOT, refr)));
+        bd_ir_if(k, fire);
+        bd_ir_assign(k, spk, u32c(k, 1));
+        bd_ir_store(k, p->b_cnt, i, add(k, bd_ir_load(k, p->b_cnt, i), u32c(k, 1)));
+        /* resets in their order, each seeing the ones before it (as Brian2 and BrainPy) */
+        for (int j = 0; j < np->nreset; j++) {
+            int v = state_index(e, np->reset[j].sym);
+            bd_ir_assign(k, x[v], bd_step_lower(&c, x, c.time, np->reset[j].value));
+        }
+        bd_ir_end(k);
+    }
+    if (p->refractory) {
+        bd_ir_val dec = bd_ir_binary(k, BD_IR_MAX, bd_ir_binary(k, BD_IR_SUB, rcount, bd_ir_const(k, BD_I32, 1)),
+                                     bd_ir_const(k, BD_I32, 0));
+        bd_ir_store(k, p->b_refr, i,
+                    bd_ir_select(k, bd_ir_binary(k, BD_IR_NE, spk, u32c(k, 0)), bd_ir_const(k, BD_I32, p->nref), dec));
+    }
+    for (int v = 0; v < p->nstate; v++) bd_ir_store(k, p->b_state, add(k, mul(k, u32c(k, v), nn), i), x[v]);
+    bd_ir_store(k, p->b_spike, i, spk);
+    bd_ir_val row = bd_ir_param(k, p->s_row);
+    if (p->spike_rec) bd_ir_store(k, p->b_rec, add(k, mul(k, row, nn), i), spk);
+
+    /* variable monitors: monitor j samples when bit j of `due` is set, into its columns of the row */
+    if (p->nvm) {
+        bd_ir_val due = bd_ir_param(k, p->s_due);
+        for (int j = 0; j < p->nvm; j++) {
+            const bd_net_monitor *nm = &r->net->monitors[p->vm[j]];
+            bd_ir_if(k, bd_ir_binary(k, BD_IR_NE, bd_ir_binary(k, BD_IR_BAND, due, u32c(k, (double)(1u << j))), u32c(k, 0)));
+            bd_ir_val col = bd_ir_let(k, bd_ir_load(k, p->b_vmap, add(k, mul(k, u32c(k, j), nn), i)));
+            bd_ir_if(k, bd_ir_binary(k, BD_IR_NE, col, u32c(k, 0)));
+            int v = state_index(e, nm->sym);
+            bd_ir_val val = -1;
+            if (v >= 0) {
+                val = x[v];
+            } else {
+                bd_expr *s = bd_ex_sym(nm->sym);
+                if (!s) return bd_fail(BD_ERR_NOMEM, "population '%s': out of memory building the kernel", p->path);
+                val = bd_step_lower(&c, x, c.time, s);
+                bd_ex_free(s);
+            }
+            bd_ir_val at = add(k, add(k, mul(k, row, u32c(k, (double)p->vm_cols)), u32c(k, (double)p->vm_col[j])),
+                               bd_ir_binary(k, BD_IR_SUB, col, u32c(k, 1)));
+            bd_ir_store(k, p->b_vrec, at, val);
+            bd_ir_end(k);
+            bd_ir_end(k);
+        }
+    }
+
+    /* the first non-finite state of each element: step + 1 and the variable (0 = none so far) */
+    bd_ir_val which = u32c(k, p->nstate);
+    for (int v = p->nstate - 1; v >= 0; v--) which = bd_ir_select(k, nonfinite(k, t, x[v]), u32c(k, v), which);
+    which = bd_ir_let(k, which);
+    bd_ir_if(k, bd_ir_binary(k, BD_IR_AND, bd_ir_binary(k, BD_IR_NE, which, u32c(k, p->nstate)),
+                             bd_ir_binary(k, BD_IR_EQ, bd_ir_load(k, p->b_bad, i), u32c(k, 0))));
+    bd_ir_store(k, p->b_bad, i, add(k, step, u32c(k, 1)));
+    bd_ir_store(k, p->b_bad, add(k, nn, i), which);
+    bd_ir_end(k);
+    return bd_ir_status(k);
+}
+
+bd_status run_build_kernel(bd_run *r, int pi)
+{
+    run_pop *p = &r->pops[pi];
+    bd_ir *k = NULL;
+    char name[49];
+    snprintf(name, sizeof name, "pop%d_%s", pi, p->method->name);
+    bd_status st = bd_ir_new(name, &k);
+    if (st) return bd_fail_context(st, "population '%s'", p->path);
+    bd_dtype t = r->t;
+    p->nbuf = p->nscal = 0;
+#define BUF(slot, type, w) (p->slot = bd_ir_buffer(k, type, w), p->nbuf++)
+    BUF(b_state, t, 1);
+    BUF(b_spike, BD_U32, 1);
+    BUF(b_bad, BD_U32, 1);
+    BUF(b_cnt, BD_U32, 1);
+    p->b_par = p->b_refr = p->b_rec = p->b_vrec = p->b_vmap = -1;
+    if (p->npar) BUF(b_par, t, 0);
+    if (p->refractory) BUF(b_refr, BD_I32, 1);
+    if (p->spike_rec) BUF(b_rec, BD_U32, 1);
+    for (int j = 0; j < p->ntargets; j++) BUF(b_in[j], t, 1);
+    if (p->nvm) {
+        BUF(b_vrec, t, 1);
+        BUF(b_vmap, BD_U32, 0);
+    }
+#undef BUF
+#define SCAL(slot, type) (p->slot = bd_ir_scalar(k, type), p->nscal++)
+    SCAL(s_n, BD_U32);
+    SCAL(s_step, BD_U32);
+    SCAL(s_row, BD_U32);
+    SCAL(s_due, BD_U32);
+    SCAL(s_key0, BD_U32);
+    SCAL(s_key1, BD_U32);
+#undef SCAL
+    const bd_eqs *e = p->eqs;
+    bd_ir_val *vals = malloc((size_t)e->nsyms * sizeof *vals), *x = malloc(((size_t)p->nstate + 1) * sizeof *x);
+    if (!vals || !x) st = bd_fail(BD_ERR_NOMEM, "population '%s': out of memory building the kernel", p->path);
+    if (!st) st = build_body(r, pi, k, x, vals);
+    free(vals), free(x);
+    if (!st) st = bd_ir_status(k);
+    if (st) {
+        bd_ir_free(k);
+        return bd_fail_context(st, "population '%s': building its kernel", p->path);
+    }
+    p->ir = k;
+    return BD_OK;
+}
