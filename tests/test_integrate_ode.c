@@ -84,7 +84,7 @@ static void test_orders(void)
         {"euler", 1, 0.02},  {"midpoint", 2, 0.1}, {"heun2", 2, 0.1},  {"ralston2", 2, 0.1},
         {"rk2", 2, 0.1},     {"rk3", 3, 0.1},      {"heun3", 3, 0.1},  {"ralston3", 3, 0.1},
         {"ssprk3", 3, 0.1},  {"rk4", 4, 0.1},      {"ralston4", 4, 0.1}, {"rk4_38rule", 4, 0.1},
-        {"exp_euler", 1, 0.02}, {"exp_midpoint", 2, 0.1},
+        {"exp_euler", 1, 0.02}, {"exp_euler_simultaneous", 1, 0.02}, {"exp_midpoint", 2, 0.1},
     };
     bd_system *s = make_system(conv_eqs, (const char *[]){"x", "y", "z"}, (const char *[]){"0.5", "1", "0"}, 3);
     if (!s) return;
@@ -141,11 +141,12 @@ static void test_exp_linear(void)
     tc_check(st == BD_OK, "set_array tau (3 elements): %s", st ? bd_last_error() : "ok");
     for (size_t d = 0; d < NDEV; d++) {
         if (!devs64[d]) continue;
-        for (int j = 0; j < 3; j++) {
+        for (int j = 0; j < 4; j++) {
             double dt = j ? 0.37 : 0.1;
             bd_integrate_opts o;
             bd_integrate_opts_init(&o);
-            o.method = j == 2 ? "exp_midpoint" : j ? "exp_auto" : "exp_euler";
+            static const char *const exp_methods[4] = {"exp_euler", "exp_auto", "exp_midpoint", "exp_euler_simultaneous"};
+            o.method = exp_methods[j];
             o.dt = dt;
             o.duration = 100 * dt;
             o.n = 3;

@@ -221,7 +221,7 @@ def bdyn_rates(out_dir, pop, size, duration_s):
 
 def run_bdyn(args, model):
     model_file = REPO / "models" / ("%s.json" % model)
-    res = {"model": model, "simulator": "bdyn", "binary": args.bdyn}
+    res = {"model": model, "simulator": "bdyn", "binary": args.bdyn, "seed": args.seed}
     try:
         with open(model_file) as f:
             spec = json.load(f)
@@ -230,7 +230,7 @@ def run_bdyn(args, model):
         res["error"] = "cannot read %s: %s" % (model_file, e)
         return res
     out = tempfile.mkdtemp(prefix="bdyn_%s_" % model)
-    cmd = [args.bdyn, "run", str(model_file), "--out", out]
+    cmd = [args.bdyn, "run", str(model_file), "--out", out, "--seed", str(args.seed)]
     if args.duration != 1.0:
         cmd += ["--duration", "%g s" % args.duration]
     cmd += args.bdyn_arg
@@ -279,6 +279,9 @@ def main():
     ap.add_argument("--n", type=int, default=4000, help="neurons (80%% E); p = 80/N (default 4000, p = 0.02)")
     ap.add_argument("--duration", type=float, default=1.0, help="simulated seconds (default 1)")
     ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--seeds", type=int, default=1,
+                    help="run the seeds seed .. seed+K-1 and print each simulator's mean rates and bdyn's relative "
+                         "difference (these networks' rates vary by several %% between connectivity draws)")
     ap.add_argument("--target", default="auto", choices=["auto", "cpp_standalone", "cython", "numpy"],
                     help="Brian2 code generation (auto: cpp_standalone when a C++ compiler is found, "
                          "else cython, else numpy)")
@@ -316,13 +319,19 @@ def main():
         args.bdyn = None
 
     results = []
-    for m in args.models:
-        if use_brian:
-            results.append(run_child(args, m))
-            print("# brian2 %s done" % m, file=sys.stderr)
-        if args.bdyn:
-            results.append(run_bdyn(args, m))
-            print("# bdyn %s done" % m, file=sys.stderr)
+    first_seed = args.seed
+    for seed in range(first_seed, first_seed + max(args.seeds, 1)):
+        args.seed = seed
+        for m in args.models:
+            if use_brian:
+                r = run_child(args, m)
+                r.setdefault("seed", seed)
+                results.append(r)
+                print("# brian2 %s seed %d done" % (m, seed), file=sys.stderr)
+            if args.bdyn:
+                results.append(run_bdyn(args, m))
+                print("# bdyn %s seed %d done" % (m, seed), file=sys.stderr)
+    args.seed = first_seed
 
     doc = {"benchmark": "brette2007", "n": args.n, "duration_s": args.duration, "seed": args.seed,
            "results": results, "notes": notes}
@@ -340,9 +349,36 @@ def main():
             r["model"], r["simulator"], r.get("target", r.get("device") or "-"),
             fmt(r.get("rate_e_hz"), ".2f"), fmt(r.get("rate_i_hz"), ".2f"),
             fmt(r.get("run_s"), ".2f"), fmt(r.get("wall_s"), ".2f")))
+    summary = mean_rates(results, args.models)
+    if summary:
+        print()
+        print("%-7s %-7s %6s %10s %10s %12s %12s" % ("model", "sim", "seeds", "mean E Hz", "mean I Hz", "bdyn-brian E",
+                                                     "bdyn-brian I"))
+        for line in summary:
+            print(line)
     for n in notes:
         print("note: " + n)
     return 0
+
+
+def mean_rates(results, models):
+    """Per model and simulator, the mean E and I rates over the seeds run, and bdyn's relative difference."""
+    lines = []
+    for m in models:
+        means = {}
+        for sim in ("brian2", "bdyn"):
+            rs = [r for r in results if r["model"] == m and r["simulator"] == sim and "error" not in r
+                  and isinstance(r.get("rate_e_hz"), (int, float)) and isinstance(r.get("rate_i_hz"), (int, float))]
+            if rs:
+                means[sim] = (len(rs), sum(r["rate_e_hz"] for r in rs) / len(rs), sum(r["rate_i_hz"] for r in rs) / len(rs))
+        for sim, (k, e, i) in means.items():
+            de = di = "-"
+            if sim == "bdyn" and "brian2" in means:
+                be, bi = means["brian2"][1], means["brian2"][2]
+                de = "%+.1f %%" % (100 * (e - be) / be) if be else "-"
+                di = "%+.1f %%" % (100 * (i - bi) / bi) if bi else "-"
+            lines.append("%-7s %-7s %6d %10.2f %10.2f %12s %12s" % (m, sim, k, e, i, de, di))
+    return lines
 
 
 if __name__ == "__main__":
