@@ -12,7 +12,7 @@ int cmd_run(int argc, char **argv);
 
 /* The first GPU (discrete before integrated), else "cpu". */
 void cli_default_device(char *name, size_t cap);
-/* mkdir that accepts an existing folder; 0 on success. */
+/* mkdir -p: creates the folder and any missing parents; 0 on success. */
 int cli_ensure_dir(const char *dir);
 
 /* Prints "bdyn <cmd>: <message>" and returns the usage-error exit code 2. */

@@ -88,6 +88,11 @@ if check(rc1 == rc2 == rc3 == 0, "checkpoint runs: %s | %s | %s" % (t1[-80:], t2
     check(same_state and same_spikes, "coba 50 ms + checkpoint + 50 ms equals 100 ms on cpu: state bytes %s, "
           "spikes %s" % ("identical" if same_state else "DIFFER", "identical" if same_spikes else "DIFFER"))
 
+# A result folder whose parents do not exist yet is created (as scripts/main's out/coba on a fresh clone).
+nested = os.path.join(out, "fresh", "out", "lif")
+rc, text = run(["run", os.path.join(models_dir, "lif_single.json"), "--device", "cpu", "--out", nested])
+check(rc == 0 and os.path.exists(os.path.join(nested, "manifest.json")), "run into a new nested folder: %s" % text[-120:])
+
 # Bad models: `bdyn check` exits 2 with a located message (test_model_load checks every message).
 for bad in sorted(glob.glob(os.path.join(bad_dir, "*.json")))[:8]:
     rc, text = run(["check", bad])
