@@ -3,10 +3,15 @@
 #include "backend.h"
 #include "error.h"
 
+#include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 /* Listing order: cpu first, then the GPU APIs. */
 static const struct bd_backend_i *const backends[] = {
@@ -34,12 +39,58 @@ static struct {
     char why[3][512];
 } registry = {PTHREAD_ONCE_INIT, NULL, 0, {BD_OK, BD_OK, BD_OK}, {"", "", ""}};
 
+/* Some drivers abort() instead of returning an error (PoCL does when /sys is not mounted), which would take
+ * the whole program down. So a GPU API's devices are first listed in a child process; if the child dies of a
+ * signal or hangs, the backend is reported unavailable with the reason and never loaded here. The check
+ * costs one fork per process; BDYN_SAFE_PROBE=0 skips it. Returns 1 (and the reason) if the driver crashed. */
+static int driver_crashes(const struct bd_backend_i *be, char *why, size_t cap)
+{
+    const char *env = getenv("BDYN_SAFE_PROBE");
+    if (be->kind == BD_BACKEND_CPU || (env && strcmp(env, "0") == 0)) return 0;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) return 0; /* cannot check: list in-process as before */
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY); /* the parent lists again; say things once */
+        if (null >= 0) dup2(null, 1), dup2(null, 2);
+        bd_status s;
+        const char *w;
+        be->probe(&s, &w);
+        _exit(0);
+    }
+    int status = 0;
+    const struct timespec tick = {0, 2000000};
+    for (int waited = 0;; waited++) {
+        pid_t r = waitpid(pid, &status, WNOHANG);
+        if (r == pid) break;
+        if (r < 0) return 0;
+        if (waited >= 30000) { /* 60 s */
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            snprintf(why, cap, "%s: the driver did not finish listing its devices within 60 s; its devices are not used",
+                     bd_backend_name(be->kind));
+            return 1;
+        }
+        nanosleep(&tick, NULL);
+    }
+    if (!WIFSIGNALED(status)) return 0;
+    snprintf(why, cap, "%s: the driver crashed while listing its devices (%s); its devices are not used "
+             "(BDYN_SAFE_PROBE=0 lists them in-process anyway)", bd_backend_name(be->kind), strsignal(WTERMSIG(status)));
+    return 1;
+}
+
 static void probe_all(void)
 {
     for (size_t b = 0; b < NBACKENDS; b++) {
         const struct bd_backend_i *be = backends[b];
         bd_status why_status = BD_OK;
         const char *why = "";
+        char crash[512];
+        if (driver_crashes(be, crash, sizeof crash)) {
+            registry.why_status[be->kind] = BD_ERR_DEVICE;
+            snprintf(registry.why[be->kind], sizeof registry.why[0], "%s", crash);
+            continue;
+        }
         size_t n = be->probe(&why_status, &why);
         if (n == 0) {
             registry.why_status[be->kind] = why_status ? why_status : BD_ERR_NOT_FOUND;
