@@ -10,8 +10,6 @@ int cmd_integrate(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 
-/* The first GPU (discrete before integrated), else "cpu". */
-void cli_default_device(char *name, size_t cap);
 /* mkdir -p: creates the folder and any missing parents; 0 on success. */
 int cli_ensure_dir(const char *dir);
 

@@ -163,7 +163,7 @@ int cmd_demo(int argc, char **argv)
         else return cli_usage_error("demo", "unknown or incomplete option '%s'", argv[a]);
     }
     if (steps < 1 || steps > 100000) return cli_usage_error("demo", "--steps must be in 1..100000");
-    if (!device[0]) cli_default_device(device, sizeof device);
+    if (!device[0]) bd_device_default(device, sizeof device);
     if (cli_ensure_dir(out) != 0) return cli_usage_error("demo", "cannot create output folder '%s'", out);
 
     bd_device *dev = NULL;

@@ -118,7 +118,7 @@ int cmd_integrate(int argc, char **argv)
         }
         opts.precision = precision[2] == '2' ? BD_F32 : BD_F64;
     }
-    if (!device[0]) cli_default_device(device, sizeof device);
+    if (!device[0]) bd_device_default(device, sizeof device);
     if (cli_ensure_dir(out) != 0) {
         cli_usage_error("integrate", "cannot create output folder '%s'", out);
         goto done;

@@ -5,21 +5,6 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
-void cli_default_device(char *name, size_t cap)
-{
-    int best = -1;
-    snprintf(name, cap, "cpu");
-    for (size_t i = 0; i < bd_device_count(); i++) {
-        bd_device_info d;
-        if (bd_device_info_get(i, &d) != BD_OK) continue;
-        int rank = d.device_type == BD_DEVICE_GPU_DISCRETE ? 2 : d.device_type == BD_DEVICE_GPU_INTEGRATED ? 1 : -1;
-        if (rank > best) {
-            best = rank;
-            snprintf(name, cap, "%s", d.name);
-        }
-    }
-}
-
 int cli_ensure_dir(const char *dir)
 {
     /* like mkdir -p: every missing folder along the path */

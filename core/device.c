@@ -116,6 +116,22 @@ static void probe_all(void)
 
 static void ensure_probed(void) { pthread_once(&registry.once, probe_all); }
 
+void bd_device_default(char *name, size_t cap)
+{
+    if (!name || cap == 0) return;
+    int best = -1;
+    snprintf(name, cap, "cpu");
+    for (size_t i = 0; i < bd_device_count(); i++) {
+        bd_device_info d;
+        if (bd_device_info_get(i, &d) != BD_OK) continue;
+        int rank = d.device_type == BD_DEVICE_GPU_DISCRETE ? 2 : d.device_type == BD_DEVICE_GPU_INTEGRATED ? 1 : -1;
+        if (rank > best) {
+            best = rank;
+            snprintf(name, cap, "%s", d.name);
+        }
+    }
+}
+
 const char *bd_backend_name(bd_backend_kind k)
 {
     return k == BD_BACKEND_CPU ? "cpu" : k == BD_BACKEND_OPENCL ? "opencl" : k == BD_BACKEND_VULKAN ? "vulkan" : "?";

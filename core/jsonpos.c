@@ -1,7 +1,8 @@
-/* Where a JSON value sits in its file. cJSON keeps no positions, so messages about a value (a bad
+/* Reading JSON files, and where a JSON value sits in its file. cJSON keeps no positions, so messages about a value (a bad
  * quantity, an unknown key) find its line and column by walking the text once more along the path.
  * The walk only runs after cJSON accepted the text, so it may assume well-formed JSON. */
 #include "jsonpos.h"
+#include "error.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -122,4 +123,37 @@ int bd_json_where(const char *text, const char *path, char *out, size_t size)
     int line = 0, col = 0;
     if (at) bd_json_line_col(text, at, &line, &col);
     return at ? snprintf(out, size, "%d:%d", line, col) : snprintf(out, size, "?");
+}
+
+bd_status bd_read_text(const char *path, const char *what, char **out)
+{
+    *out = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f) return bd_fail(BD_ERR_IO, "%s: cannot open the %s", path, what);
+    char *text = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) {
+        if (len + 4096 + 1 > cap) {
+            cap = cap ? cap * 2 : 65536;
+            char *nt = cap > (64u << 20) ? NULL : realloc(text, cap);
+            if (!nt) {
+                free(text);
+                fclose(f);
+                return bd_fail(cap > (64u << 20) ? BD_ERR_LIMIT : BD_ERR_NOMEM, "%s: %s too large", path, what);
+            }
+            text = nt;
+        }
+        size_t got = fread(text + len, 1, 4096, f);
+        len += got;
+        if (got < 4096) break;
+    }
+    int read_error = ferror(f);
+    fclose(f);
+    if (read_error) {
+        free(text);
+        return bd_fail(BD_ERR_IO, "%s: read error", path);
+    }
+    text[len] = '\0';
+    *out = text;
+    return BD_OK;
 }

@@ -550,37 +550,6 @@ static bd_status run_settings(loader *L, const cJSON *run)
 /* ------------------------------------------------------------------------------------------------------------
  * Files and includes */
 
-static bd_status read_file(const char *path, char **out)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return bd_fail(BD_ERR_IO, "%s: cannot open the model file", path);
-    char *text = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (len + 4096 + 1 > cap) {
-            cap = cap ? cap * 2 : 65536;
-            char *nt = cap > (64u << 20) ? NULL : realloc(text, cap);
-            if (!nt) {
-                free(text);
-                fclose(f);
-                return bd_fail(cap > (64u << 20) ? BD_ERR_LIMIT : BD_ERR_NOMEM, "%s: model file too large", path);
-            }
-            text = nt;
-        }
-        size_t got = fread(text + len, 1, 4096, f);
-        len += got;
-        if (got < 4096) break;
-    }
-    int err = ferror(f);
-    fclose(f);
-    if (err) {
-        free(text);
-        return bd_fail(BD_ERR_IO, "%s: read error", path);
-    }
-    text[len] = '\0';
-    *out = text;
-    return BD_OK;
-}
 
 static int readable(const char *path)
 {
@@ -645,7 +614,7 @@ static bd_status includes(loader *L, const cJSON *inc)
         if (seen) continue;
         if (L->depth >= MAX_INCLUDE_DEPTH) return fail(L, sub, BD_ERR_LIMIT, "includes nested deeper than %d", MAX_INCLUDE_DEPTH);
         char *text;
-        bd_status st = read_file(path, &text);
+        bd_status st = bd_read_text(path, "model file", &text);
         if (st) return ctx(L, sub, st);
         loader sub_l = *L;
         st = load_text(&sub_l, path, text, 1);
@@ -750,7 +719,7 @@ bd_status bd_model_load(const char *path, bd_model **out)
     if (!path || !out) return bd_fail(BD_ERR_INVALID_ARG, "bd_model_load: NULL argument");
     *out = NULL;
     char *text;
-    bd_status st = read_file(path, &text);
+    bd_status st = bd_read_text(path, "model file", &text);
     if (st) return st;
     st = load(text, path, out);
     free(text);

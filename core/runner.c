@@ -320,21 +320,8 @@ void bd_run_free(bd_run *r)
 /* The model's device, else the first GPU (discrete before integrated), else the cpu. */
 static void pick_device(const char *want, char *name, size_t cap)
 {
-    if (want && *want) {
-        snprintf(name, cap, "%s", want);
-        return;
-    }
-    int best = -1;
-    snprintf(name, cap, "cpu");
-    for (size_t i = 0; i < bd_device_count(); i++) {
-        bd_device_info d;
-        if (bd_device_info_get(i, &d) != BD_OK) continue;
-        int rank = d.device_type == BD_DEVICE_GPU_DISCRETE ? 2 : d.device_type == BD_DEVICE_GPU_INTEGRATED ? 1 : -1;
-        if (rank > best) {
-            best = rank;
-            snprintf(name, cap, "%s", d.name);
-        }
-    }
+    if (want && *want) snprintf(name, cap, "%s", want);
+    else bd_device_default(name, cap);
 }
 
 bd_status bd_run_open(const bd_model *m, const char *device, int threads, const bd_run_opts *opts, bd_run **out)

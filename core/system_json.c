@@ -252,32 +252,9 @@ bd_status bd_system_load(const char *path, bd_system **out, bd_integrate_opts *o
 {
     if (!path || !out || !opts) return bd_fail(BD_ERR_INVALID_ARG, "bd_system_load: NULL argument");
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) return bd_fail(BD_ERR_IO, "%s: cannot open the system file", path);
     char *text = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (len + 4096 + 1 > cap) {
-            cap = cap ? cap * 2 : 65536;
-            char *nt = cap > (64u << 20) ? NULL : realloc(text, cap);
-            if (!nt) {
-                free(text);
-                fclose(f);
-                return bd_fail(cap > (64u << 20) ? BD_ERR_LIMIT : BD_ERR_NOMEM, "%s: system file too large", path);
-            }
-            text = nt;
-        }
-        size_t got = fread(text + len, 1, 4096, f);
-        len += got;
-        if (got < 4096) break;
-    }
-    int read_error = ferror(f);
-    fclose(f);
-    if (read_error) {
-        free(text);
-        return bd_fail(BD_ERR_IO, "%s: read error", path);
-    }
-    text[len] = 0;
+    bd_status rst = bd_read_text(path, "system file", &text);
+    if (rst) return rst;
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithOpts(text, &end, 1);
     if (!root) {

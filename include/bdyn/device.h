@@ -49,6 +49,8 @@ BD_API const char *bd_device_type_name(bd_device_type t);
  * library or driver is absent contributes no devices; bd_backend_status() says why. */
 BD_API size_t bd_device_count(void);
 BD_API bd_status bd_device_info_get(size_t index, bd_device_info *out);
+/* The default device's name into name: the first discrete GPU, else the first integrated GPU, else "cpu". */
+BD_API void bd_device_default(char *name, size_t cap);
 /* Why a compiled-in backend has no devices (BD_OK and "" if it has some or is not compiled in). */
 BD_API bd_status bd_backend_status(bd_backend_kind k, const char **why);
 
