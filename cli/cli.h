@@ -10,8 +10,6 @@ int cmd_integrate(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 
-/* mkdir -p: creates the folder and any missing parents; 0 on success. */
-int cli_ensure_dir(const char *dir);
 
 /* Prints "bdyn <cmd>: <message>" and returns the usage-error exit code 2. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

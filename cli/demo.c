@@ -164,7 +164,7 @@ int cmd_demo(int argc, char **argv)
     }
     if (steps < 1 || steps > 100000) return cli_usage_error("demo", "--steps must be in 1..100000");
     if (!device[0]) bd_device_default(device, sizeof device);
-    if (cli_ensure_dir(out) != 0) return cli_usage_error("demo", "cannot create output folder '%s'", out);
+    if (bd_dir_create(out) != BD_OK) return cli_usage_error("demo", "%s", bd_last_error());
 
     bd_device *dev = NULL;
     bd_ir *ir = NULL;

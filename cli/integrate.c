@@ -119,8 +119,8 @@ int cmd_integrate(int argc, char **argv)
         opts.precision = precision[2] == '2' ? BD_F32 : BD_F64;
     }
     if (!device[0]) bd_device_default(device, sizeof device);
-    if (cli_ensure_dir(out) != 0) {
-        cli_usage_error("integrate", "cannot create output folder '%s'", out);
+    if (bd_dir_create(out) != BD_OK) {
+        cli_usage_error("integrate", "%s", bd_last_error());
         goto done;
     }
 

@@ -117,8 +117,8 @@ int cmd_run(int argc, char **argv)
     if (!st) st = bd_run_to_end(r);
     if (!st && ckpt) st = bd_run_save(r, ckpt);
     int rc = 0;
-    if (!st && cli_ensure_dir(out) != 0) {
-        rc = cli_usage_error("run", "cannot create output folder '%s'", out);
+    if (!st && bd_dir_create(out) != BD_OK) {
+        rc = cli_usage_error("run", "%s", bd_last_error());
     } else if (!st) {
         write_figures(r, out);
         st = bd_run_write(r, out);

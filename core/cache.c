@@ -22,17 +22,25 @@ uint64_t bd_hash(uint64_t h, const void *data, size_t len)
 
 uint64_t bd_hash_str(uint64_t h, const char *s) { return bd_hash(h, s ? s : "", strlen(s ? s : "") + 1); }
 
-static int make_dirs(const char *path)
+/* mkdir -p with the given mode for the folders it creates; 0 on success, -1 with errno set. */
+static int make_dirs(const char *path, mode_t mode)
 {
     char tmp[PATH_MAX];
-    if (snprintf(tmp, sizeof tmp, "%s", path) >= (int)sizeof tmp) return -1;
+    if (snprintf(tmp, sizeof tmp, "%s", path) >= (int)sizeof tmp) return errno = ENAMETOOLONG, -1;
     for (char *p = tmp + 1; *p; p++) {
         if (*p != '/') continue;
         *p = '\0';
-        if (mkdir(tmp, 0700) != 0 && errno != EEXIST) return -1;
+        if (mkdir(tmp, mode) != 0 && errno != EEXIST) return -1;
         *p = '/';
     }
-    return (mkdir(tmp, 0700) == 0 || errno == EEXIST) ? 0 : -1;
+    return (mkdir(tmp, mode) == 0 || errno == EEXIST) ? 0 : -1;
+}
+
+bd_status bd_dir_create(const char *path)
+{
+    if (!path || !*path) return bd_fail(BD_ERR_INVALID_ARG, "bd_dir_create: no folder given");
+    if (make_dirs(path, 0755) != 0) return bd_fail(BD_ERR_IO, "cannot create the folder '%s': %s", path, strerror(errno));
+    return BD_OK;
 }
 
 /* Resolved once per call; cheap compared with any compilation. */
@@ -49,10 +57,10 @@ static int cache_dir(char *out, size_t cap)
     else if (home && *home) n = snprintf(out, cap, "%s/.cache/bdyn", home);
     else n = snprintf(out, cap, "/tmp/bdyn-cache-%u", (unsigned)getuid());
     if (n < 0 || (size_t)n >= cap) return -1;
-    if (make_dirs(out) == 0 && access(out, W_OK) == 0) return 0;
+    if (make_dirs(out, 0700) == 0 && access(out, W_OK) == 0) return 0;
     /* An unwritable HOME (e.g. user nobody) must not disable compilation caching altogether. */
     n = snprintf(out, cap, "/tmp/bdyn-cache-%u", (unsigned)getuid());
-    return (n > 0 && (size_t)n < cap && make_dirs(out) == 0 && access(out, W_OK) == 0) ? 0 : -1;
+    return (n > 0 && (size_t)n < cap && make_dirs(out, 0700) == 0 && access(out, W_OK) == 0) ? 0 : -1;
 }
 
 int bd_cache_enabled(void)

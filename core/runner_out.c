@@ -6,11 +6,11 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <sys/stat.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 /* ------------------------------------------------------------------------------------------------ */
 /* Model hash: what a checkpoint's state depends on (structure, equations, sizes, seed, dt, precision)   */
@@ -162,8 +162,8 @@ static bd_status write_monitor(const bd_run *r, int m, const char *dir, cJSON *l
 bd_status bd_run_write(const bd_run *r, const char *dir)
 {
     if (!r || !dir) return bd_fail(BD_ERR_INVALID_ARG, "bd_run_write: NULL argument");
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST)
-        return bd_fail(BD_ERR_IO, "bd_run_write: cannot create '%s': %s", dir, strerror(errno));
+    bd_status dst = bd_dir_create(dir);
+    if (dst) return bd_fail_context(dst, "bd_run_write");
     const bd_network *net = r->net;
     cJSON *m = cJSON_CreateObject();
     if (!m) return bd_fail(BD_ERR_NOMEM, "bd_run_write: out of memory");

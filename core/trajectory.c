@@ -4,11 +4,9 @@
 #include "error.h"
 
 #include <cjson/cJSON.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 void bd_trajectory_free(bd_trajectory *tr)
 {
@@ -70,8 +68,8 @@ static char *manifest(const bd_trajectory *tr, const char *system_name)
 bd_status bd_trajectory_write(const bd_trajectory *tr, const char *dir, const char *system_name)
 {
     if (!tr || !dir) return bd_fail(BD_ERR_INVALID_ARG, "bd_trajectory_write: NULL argument");
-    if (mkdir(dir, 0777) != 0 && errno != EEXIST)
-        return bd_fail(BD_ERR_IO, "bd_trajectory_write: cannot create directory '%s': %s", dir, strerror(errno));
+    bd_status dst = bd_dir_create(dir);
+    if (dst) return bd_fail_context(dst, "bd_trajectory_write");
     size_t cap = strlen(dir) + 64;
     for (size_t v = 0; v < tr->nvars; v++)
         if (strlen(dir) + strlen(tr->names[v]) + 8 > cap) cap = strlen(dir) + strlen(tr->names[v]) + 8;

@@ -9,6 +9,9 @@
 extern "C" {
 #endif
 
+/* Creates a folder and any missing parents (mkdir -p); an existing folder is fine. */
+BD_API bd_status bd_dir_create(const char *path);
+
 /* Writes data to path through a temporary file in the same directory and rename(). */
 BD_API bd_status bd_file_write_atomic(const char *path, const void *data, size_t len);
 
