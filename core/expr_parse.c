@@ -17,7 +17,7 @@ bd_expr *bd_xp_node(bd_ex_kind kind, int op, int nargs, bd_expr *a, bd_expr *b, 
 {
     bd_expr *e = calloc(1, sizeof *e);
     if (!e) {
-        bd_xp_free(a), bd_xp_free(b), bd_xp_free(c);
+        bd_ex_free(a), bd_ex_free(b), bd_ex_free(c);
         return NULL;
     }
     e->kind = kind;
@@ -26,20 +26,6 @@ bd_expr *bd_xp_node(bd_ex_kind kind, int op, int nargs, bd_expr *a, bd_expr *b, 
     e->arg[0] = a, e->arg[1] = b, e->arg[2] = c;
     e->pos = e->len = -1;
     return e;
-}
-
-bd_expr *bd_xp_num(double v)
-{
-    bd_expr *e = bd_xp_node(BD_EX_NUM, 0, 0, NULL, NULL, NULL);
-    if (e) e->value = v;
-    return e;
-}
-
-void bd_xp_free(bd_expr *e)
-{
-    if (!e) return;
-    for (int i = 0; i < e->nargs && i < 3; i++) bd_xp_free(e->arg[i]);
-    free(e);
 }
 
 /* ------------------------------------------------------------------------------------------------------------
@@ -268,7 +254,7 @@ static bd_expr *parse_level(parser *p, bd_status *st, level_fn sub, const level_
     }
     p->depth = saved;
     if (*st) {
-        bd_xp_free(a);
+        bd_ex_free(a);
         return NULL;
     }
     return a;
@@ -309,11 +295,11 @@ static bd_expr *parse_cmp(parser *p, bd_status *st)
     if (!(*st = next(p))) b = parse_sum(p, st);
     if (b && cmp_op(p) >= 0) {
         *st = perr(p, BD_ERR_PARSE, p->pos, p->len, "comparisons do not chain; write (a < b) and (b < c)");
-        bd_xp_free(b);
+        bd_ex_free(b);
         b = NULL;
     }
     if (!b) {
-        bd_xp_free(a);
+        bd_ex_free(a);
         return NULL;
     }
     return binary(p, st, op, a, b);
@@ -357,7 +343,7 @@ static bd_expr *parse_call(parser *p, bd_status *st, int f, int from)
             bd_expr *a = parse_or(p, st);
             if (!a) goto fail;
             if (n < 3) args[n] = a;
-            else bd_xp_free(a);
+            else bd_ex_free(a);
             n++;
             if (!tok_is(p, ',')) break;
             if ((*st = next(p))) goto fail;
@@ -378,7 +364,7 @@ static bd_expr *parse_call(parser *p, bd_status *st, int f, int from)
     else span(e, from, to);
     return e;
 fail:
-    for (int i = 0; i < 3; i++) bd_xp_free(args[i]);
+    for (int i = 0; i < 3; i++) bd_ex_free(args[i]);
     return NULL;
 }
 
@@ -397,12 +383,12 @@ static bd_expr *parse_delay(parser *p, bd_status *st, int sym, int from)
     }
     if (!tok_is(p, ')')) {
         *st = unexpected(p, d ? "')' after the delay (write a sum as x(t - (a + b)))" : "'-' or ')'");
-        bd_xp_free(d);
+        bd_ex_free(d);
         return NULL;
     }
     int to = p->pos + p->len;
     if ((*st = next(p))) {
-        bd_xp_free(d);
+        bd_ex_free(d);
         return NULL;
     }
     e = d ? bd_xp_node(BD_EX_DELAY, 0, 1, d, NULL, NULL) : bd_xp_node(BD_EX_SYM, 0, 0, NULL, NULL, NULL);
@@ -445,7 +431,7 @@ static bd_expr *leaf(parser *p, bd_status *st, bd_ex_kind kind, int sym, double 
     span(e, pos, pos + len);
     *st = next(p);
     if (*st) {
-        bd_xp_free(e);
+        bd_ex_free(e);
         return NULL;
     }
     return e;
@@ -521,7 +507,7 @@ static bd_expr *parse_primary(parser *p, bd_status *st)
             *st = perr(p, BD_ERR_PARSE, pos, p->pos + p->len - pos,
                        "write %.*s*%.*s: equations need '*' between a number and its unit", len, p->src + pos, p->len,
                        p->src + p->pos);
-            bd_xp_free(e);
+            bd_ex_free(e);
             return NULL;
         }
         return e;
@@ -534,12 +520,12 @@ static bd_expr *parse_primary(parser *p, bd_status *st)
         if (!e) return NULL;
         if (!tok_is(p, ')')) {
             *st = unexpected(p, "')'");
-            bd_xp_free(e);
+            bd_ex_free(e);
             return NULL;
         }
         span(e, from, p->pos + p->len);
         if ((*st = next(p))) {
-            bd_xp_free(e);
+            bd_ex_free(e);
             return NULL;
         }
         return e;
@@ -570,7 +556,7 @@ static bd_expr *parse_unary(parser *p, bd_status *st)
         if (e && (tok_is(p, '^') || tok_is(p, OP_POW))) {
             bd_expr *b = NULL;
             if (!(*st = next(p))) b = parse_unary(p, st);
-            e = b ? binary(p, st, BD_EX_POW, e, b) : (bd_xp_free(e), NULL);
+            e = b ? binary(p, st, BD_EX_POW, e, b) : (bd_ex_free(e), NULL);
         }
     }
     p->depth--;
@@ -783,10 +769,10 @@ static bd_status split_terms(bd_expr *e, int neg, terms *out)
         (e->kind == BD_EX_UNARY && e->op == BD_EX_NEG)) {
         bd_expr *a = e->arg[0], *b = e->nargs > 1 ? e->arg[1] : NULL;
         int bneg = e->op == BD_EX_SUB ? !neg : neg, aneg = e->op == BD_EX_NEG ? !neg : neg;
-        e->nargs = 0;
-        bd_xp_free(e);
+        e->arg[0] = e->arg[1] = NULL; /* the terms are taken over: free the + or - node alone */
+        bd_ex_free(e);
         bd_status st = split_terms(a, aneg, out);
-        if (b && st) bd_xp_free(b);
+        if (b && st) bd_ex_free(b);
         else if (b) st = split_terms(b, bneg, out);
         return st;
     }
@@ -794,7 +780,7 @@ static bd_status split_terms(bd_expr *e, int neg, terms *out)
         int cap = out->cap ? 2 * out->cap : 16;
         term *v = realloc(out->v, (size_t)cap * sizeof *v);
         if (!v) {
-            bd_xp_free(e);
+            bd_ex_free(e);
             return nomem();
         }
         out->v = v;
@@ -817,7 +803,7 @@ static bd_status extract_noise(parser *p, bd_expr *t, bd_expr **coef, int *nsym)
     *coef = NULL;
     if (t->kind == BD_EX_SYM && t->sym >= 0 && e->syms[t->sym].kind == BD_SYM_NOISE) {
         *nsym = t->sym;
-        bd_xp_free(t);
+        bd_ex_free(t);
         return BD_OK;
     }
     int mul = t->kind == BD_EX_BINARY && t->op == BD_EX_MUL, div = t->kind == BD_EX_BINARY && t->op == BD_EX_DIV;
@@ -825,24 +811,24 @@ static bd_status extract_noise(parser *p, bd_expr *t, bd_expr **coef, int *nsym)
     int ha = (mul || div || neg) && has_noise(e, t->arg[0]), hb = (mul || div) && has_noise(e, t->arg[1]);
     if ((!mul && !div && !neg) || (ha && hb) || (div && hb)) {
         bd_status st = nonlinear(p, t);
-        bd_xp_free(t);
+        bd_ex_free(t);
         return st;
     }
     int side = ha ? 0 : 1;
     bd_expr *sub = t->arg[side], *other = neg ? NULL : t->arg[1 - side], *c;
-    t->nargs = 0;
-    bd_xp_free(t);
+    t->arg[0] = t->arg[1] = NULL; /* its factors are taken over: free the product alone */
+    bd_ex_free(t);
     bd_status st = extract_noise(p, sub, &c, nsym);
     if (st) {
-        bd_xp_free(other);
+        bd_ex_free(other);
         return st;
     }
     if (neg) {
-        if (!c && !(c = bd_xp_num(1))) return nomem();
+        if (!c && !(c = bd_ex_num(1))) return nomem();
         *coef = bd_xp_node(BD_EX_UNARY, BD_EX_NEG, 1, c, NULL, NULL);
     } else if (div) {
-        if (!c && !(c = bd_xp_num(1))) {
-            bd_xp_free(other);
+        if (!c && !(c = bd_ex_num(1))) {
+            bd_ex_free(other);
             return nomem();
         }
         *coef = bd_xp_node(BD_EX_BINARY, BD_EX_DIV, 2, c, other, NULL);
@@ -876,22 +862,22 @@ static bd_status split_noise(parser *p, bd_ode *o, bd_expr *rhs)
         bd_expr *c;
         int nsym = -1, k = 0, tpos = t->pos, tlen = t->len;
         if ((st = extract_noise(p, t, &c, &nsym))) break;
-        if (!c && !(c = bd_xp_num(1))) {
+        if (!c && !(c = bd_ex_num(1))) {
             st = nomem();
             break;
         }
         while (k < o->nnoise && o->noise_sym[k] != nsym) k++;
         if (k == BD_EQ_MAX_NOISE) {
             st = perr(p, BD_ERR_LIMIT, tpos, tlen, "in %s: more than %d noise processes", p->label, BD_EQ_MAX_NOISE);
-            bd_xp_free(c);
+            bd_ex_free(c);
             break;
         }
         if (k == o->nnoise) o->noise_sym[o->nnoise++] = nsym;
         st = accumulate(&o->noise[k], c, ts.v[i].neg);
     }
-    for (int i = 0; i < ts.n; i++) bd_xp_free(ts.v[i].e);
+    for (int i = 0; i < ts.n; i++) bd_ex_free(ts.v[i].e);
     free(ts.v);
-    if (!st && !o->drift && !(o->drift = bd_xp_num(0))) st = nomem();
+    if (!st && !o->drift && !(o->drift = bd_ex_num(0))) st = nomem();
     return st;
 }
 
@@ -911,7 +897,7 @@ static bd_status parse_expr(parser *p, const stmt *s, int noise_ok, bd_expr **ou
     bd_expr *e = parse_or(p, &st);
     if (e && p->kind != T_END) {
         st = unexpected(p, "an operator");
-        bd_xp_free(e);
+        bd_ex_free(e);
         e = NULL;
     }
     *out = e;
@@ -1032,10 +1018,10 @@ done:
 void bd_eqs_free(bd_eqs *e)
 {
     if (!e) return;
-    for (int i = 0; i < e->nsyms; i++) bd_xp_free(e->syms[i].def);
+    for (int i = 0; i < e->nsyms; i++) bd_ex_free(e->syms[i].def);
     for (int i = 0; i < e->nodes; i++) {
-        bd_xp_free(e->odes[i].drift);
-        for (int k = 0; k < e->odes[i].nnoise; k++) bd_xp_free(e->odes[i].noise[k]);
+        bd_ex_free(e->odes[i].drift);
+        for (int k = 0; k < e->odes[i].nnoise; k++) bd_ex_free(e->odes[i].noise[k]);
     }
     free(e->syms);
     free(e->odes);

@@ -21,12 +21,11 @@ enum { BD_DIM_M, BD_DIM_KG, BD_DIM_S, BD_DIM_A, BD_DIM_K, BD_DIM_MOL, BD_DIM_CD 
 /* Deepest nesting the parser accepts, so that every recursive walk over a tree stays far from the stack's end. */
 #define BD_XP_MAX_DEPTH 200
 
-/* --- nodes (expr_parse.c): calloc'd, freed recursively over arg[0..nargs-1] like bd_ex_free --- */
+/* --- nodes: numbers and freeing are expr_sym.c's (bd_ex_num, bd_ex_free) --- */
 
-/* Takes ownership of a, b, c (frees them if the allocation fails, returning NULL). */
+/* Any node kind with its source span unset (expr_parse.c); takes ownership of a, b, c (frees them if the
+ * allocation fails, returning NULL). */
 bd_expr *bd_xp_node(bd_ex_kind kind, int op, int nargs, bd_expr *a, bd_expr *b, bd_expr *c);
-bd_expr *bd_xp_num(double v);
-void bd_xp_free(bd_expr *e);
 
 /* Formats "<source_name>:<line>:<col>: <what>", the source line and a caret line under [pos, pos + len). */
 bd_status bd_xp_error(const bd_eqs *eqs, bd_status s, int pos, int len, const char *fmt, ...)

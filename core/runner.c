@@ -545,22 +545,18 @@ bd_status bd_run_monitor_get(const bd_run *r, int m, bd_run_monitor *out)
         return bd_fail(BD_ERR_INVALID_ARG, "bd_run_monitor_get: no monitor %d", m);
     const run_mon *mo = &r->mons[m];
     const bd_net_monitor *nm = mo->nm;
-    memset(out, 0, sizeof *out);
-    out->name = nm->name;
-    out->pop = r->pops[nm->pop].path;
-    out->pop_size = r->pops[nm->pop].n;
-    out->cols = 1;
+    const char *pop = r->pops[nm->pop].path;
+    size_t size = r->pops[nm->pop].n;
     switch (nm->kind) {
     case BD_MON_SPIKES:
-        *out = (bd_run_monitor){nm->name, out->pop, NULL, BD_RUN_SPIKES, out->pop_size, mo->n, 1, mo->si, mo->st, NULL, NULL};
+        *out = (bd_run_monitor){nm->name, pop, NULL, BD_RUN_SPIKES, size, mo->n, 1, mo->si, mo->st, NULL, NULL};
         break;
     case BD_MON_VAR:
-        *out = (bd_run_monitor){nm->name, out->pop, mo->var_name, BD_RUN_VAR, out->pop_size, mo->n, mo->cols, NULL,
-                                mo->vt, mo->vx, mo->elements};
+        *out = (bd_run_monitor){nm->name, pop, mo->var_name, BD_RUN_VAR, size, mo->n, mo->cols, NULL, mo->vt, mo->vx,
+                                mo->elements};
         break;
     case BD_MON_RATE:
-        *out = (bd_run_monitor){nm->name, out->pop, NULL, BD_RUN_RATE, out->pop_size, mo->ncounts, 1, NULL, mo->rate_t,
-                                mo->rate, NULL};
+        *out = (bd_run_monitor){nm->name, pop, NULL, BD_RUN_RATE, size, mo->ncounts, 1, NULL, mo->rate_t, mo->rate, NULL};
         break;
     }
     return BD_OK;

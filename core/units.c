@@ -445,8 +445,8 @@ static bd_status scale_by(bd_expr **pp, double f)
         (*pp)->value *= f;
         return BD_OK;
     }
-    bd_expr *k = bd_xp_num(f);
-    *pp = k ? bd_xp_node(BD_EX_BINARY, BD_EX_MUL, 2, *pp, k, NULL) : (bd_xp_free(*pp), NULL);
+    bd_expr *k = bd_ex_num(f);
+    *pp = k ? bd_xp_node(BD_EX_BINARY, BD_EX_MUL, 2, *pp, k, NULL) : (bd_ex_free(*pp), NULL);
     return *pp ? BD_OK : bd_fail(BD_ERR_NOMEM, "out of memory checking units");
 }
 
