@@ -39,6 +39,9 @@ typedef enum bd_ex_fn {
     BD_FN_SIGMOID, BD_FN_MIN, BD_FN_MAX, BD_FN_CLIP, /* clip(x, lo, hi) */
     BD_FN_HEAVISIDE,                                 /* 1 for x > 0, 0.5 at 0, 0 below */
     BD_FN_WHERE,                                     /* where(cond, a, b) */
+    BD_FN_RAND, /* rand(): uniform in [0, 1), fresh per element, step and call site; the node's sym is the call
+                 * site (the byte offset of the call in the parsed source), so copies keep their stream */
+    BD_FN_DT,   /* the name `dt` (no call syntax): the integration step in ms, known only to the kernel */
     BD_FN_COUNT
 } bd_ex_fn;
 
@@ -153,6 +156,11 @@ typedef struct bd_lower_env {
     const bd_eqs *eqs;
     bd_ir_val *vals; /* nsyms entries */
     bd_ir_val (*delay)(struct bd_lower_env *env, int sym, bd_ir_val delay_ms);
+    /* rand() at call site `site` (a uniform draw of type env->t in [0, 1)); NULL where no random stream
+     * exists, and then rand() is a lowering error */
+    bd_ir_val (*rand)(struct bd_lower_env *env, int site);
+    /* the step dt in ms (type env->t); NULL where there is none, and then `dt` is a lowering error */
+    bd_ir_val (*dt)(struct bd_lower_env *env);
     void *user;
 } bd_lower_env;
 

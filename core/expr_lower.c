@@ -134,6 +134,13 @@ static bd_ir_val lower_call(bd_lower_env *env, const bd_expr *e, int depth)
     case BD_FN_WHERE:
         return bd_ir_select(k, lower_bool(env, e->arg[0], depth), lower_num(env, e->arg[1], depth),
                             lower_num(env, e->arg[2], depth));
+    case BD_FN_RAND: /* the caller knows the element, step and key; the node knows its call site */
+        if (!env->rand)
+            return lower_error(env, BD_ERR_UNSUPPORTED, "rand() needs a random stream, which this kernel has not", -1);
+        return env->rand(env, e->sym);
+    case BD_FN_DT:
+        if (!env->dt) return lower_error(env, BD_ERR_UNSUPPORTED, "dt is not known in this kernel", -1);
+        return env->dt(env);
     default: break;
     }
     /* the rest use their argument more than once: evaluate it once */

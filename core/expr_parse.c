@@ -69,6 +69,7 @@ static const struct { const char *name; bd_ex_fn fn; int nargs; } functions[] = 
     {"sign", BD_FN_SIGN, 1},   {"sin", BD_FN_SIN, 1},   {"cos", BD_FN_COS, 1},         {"tan", BD_FN_TAN, 1},
     {"tanh", BD_FN_TANH, 1},   {"sigmoid", BD_FN_SIGMOID, 1}, {"min", BD_FN_MIN, 2},   {"max", BD_FN_MAX, 2},
     {"clip", BD_FN_CLIP, 3},   {"heaviside", BD_FN_HEAVISIDE, 1}, {"where", BD_FN_WHERE, 3},
+    {"rand", BD_FN_RAND, 0},
 };
 #define NFUNCTIONS ((int)(sizeof functions / sizeof functions[0]))
 
@@ -362,6 +363,9 @@ static bd_expr *parse_call(parser *p, bd_status *st, int f, int from)
     bd_expr *e = bd_xp_node(BD_EX_CALL, (int)functions[f].fn, n, args[0], args[1], args[2]);
     if (!e) *st = nomem();
     else span(e, from, to);
+    /* each rand() call is its own random stream, named by its place in the source: the extra statements a
+     * population parses after its flattened text (threshold, resets) keep the positions of that text */
+    if (e && e->op == BD_FN_RAND) e->sym = from;
     return e;
 fail:
     for (int i = 0; i < 3; i++) bd_ex_free(args[i]);
@@ -490,6 +494,11 @@ static bd_expr *parse_ident(parser *p, bd_status *st)
         return leaf(p, st, BD_EX_SYM, sym, 0, pos, len);
     }
     if (is_word(s, len, "pi")) return leaf(p, st, BD_EX_NUM, 0, M_PI, pos, len);
+    if (is_word(s, len, "dt")) { /* the step, unless a symbol of that name is declared (as pi) */
+        bd_expr *e = leaf(p, st, BD_EX_CALL, 0, 0, pos, len);
+        if (e) e->op = BD_FN_DT, e->sym = 0;
+        return e;
+    }
     bd_uq u;
     if (bd_xp_unit_lookup(s, (size_t)len, &u)) return leaf(p, st, BD_EX_SYM, BD_XP_UNIT_SYM, 0, pos, len);
     *st = unknown_name(p, pos, len, 0);

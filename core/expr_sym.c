@@ -68,7 +68,7 @@ bd_expr *bd_ex_binary(int op, bd_expr *a, bd_expr *b)
 bd_expr *bd_ex_call(int fn, int nargs, bd_expr *a, bd_expr *b, bd_expr *c)
 {
     bd_expr *args[3] = {a, b, c};
-    int ok = nargs >= 1 && nargs <= 3;
+    int ok = (nargs >= 1 || fn == BD_FN_RAND || fn == BD_FN_DT) && nargs >= 0 && nargs <= 3; /* rand(), dt: none */
     for (int i = 0; i < 3; i++)
         if (i < nargs ? !args[i] : args[i] != NULL) ok = 0;
     bd_expr *e = ok ? node(BD_EX_CALL, fn) : NULL;
@@ -170,6 +170,8 @@ static double apply_fn(int fn, const double *x)
     case BD_FN_CLIP: return fmin(fmax(x[0], x[1]), x[2]);
     case BD_FN_HEAVISIDE: return heaviside_of(x[0]);
     case BD_FN_WHERE: return x[0] != 0 ? x[1] : x[2];
+    case BD_FN_RAND: return NAN; /* the host has no random stream: only kernels draw */
+    case BD_FN_DT: return NAN;   /* nor a step */
     }
     return NAN;
 }
@@ -214,6 +216,7 @@ static int same(const bd_expr *a, const bd_expr *b)
     if (a->kind != b->kind || a->op != b->op || a->nargs != b->nargs) return 0;
     if (a->kind == BD_EX_NUM) return a->value == b->value;
     if ((a->kind == BD_EX_SYM || a->kind == BD_EX_DELAY) && a->sym != b->sym) return 0;
+    if (a->kind == BD_EX_CALL && a->op == BD_FN_RAND) return a->sym == b->sym; /* equal only at one call site */
     for (int i = 0; i < 3; i++)
         if (!same(a->arg[i], b->arg[i])) return 0;
     return 1;
@@ -305,6 +308,7 @@ static bd_expr *replace_num(bd_expr *e, double v)
 static int fold_ok(const bd_expr *e)
 {
     if (e->kind != BD_EX_UNARY && e->kind != BD_EX_BINARY && e->kind != BD_EX_CALL) return 0;
+    if (e->kind == BD_EX_CALL && (e->op == BD_FN_RAND || e->op == BD_FN_DT)) return 0; /* no arguments, no host value */
     for (int i = 0; i < e->nargs; i++)
         if (!e->arg[i] || e->arg[i]->kind != BD_EX_NUM) return 0;
     return 1;
@@ -464,7 +468,9 @@ static bd_expr *d_call(const bd_eqs *eqs, const bd_expr *e, int sym, int depth)
     int f = e->op;
     switch (f) {
     case BD_FN_SIGN:
-    case BD_FN_HEAVISIDE: return N(0);
+    case BD_FN_HEAVISIDE:
+    case BD_FN_RAND: /* a fresh draw per step, independent of every state variable */
+    case BD_FN_DT: return N(0);
     case BD_FN_POW: return d_pow(eqs, x, y, sym, depth);
     case BD_FN_MIN:
     case BD_FN_MAX:
@@ -563,7 +569,7 @@ static const char *const fn_names[BD_FN_COUNT] = {
     [BD_FN_SIN] = "sin",     [BD_FN_COS] = "cos",         [BD_FN_TAN] = "tan",
     [BD_FN_TANH] = "tanh",   [BD_FN_SIGMOID] = "sigmoid", [BD_FN_MIN] = "min",
     [BD_FN_MAX] = "max",     [BD_FN_CLIP] = "clip",       [BD_FN_HEAVISIDE] = "heaviside",
-    [BD_FN_WHERE] = "where",
+    [BD_FN_WHERE] = "where", [BD_FN_RAND] = "rand", [BD_FN_DT] = "dt",
 };
 
 static const struct {
@@ -640,6 +646,10 @@ static void print(strbuf *b, const bd_eqs *eqs, const bd_expr *e, int min_prec)
         print(b, eqs, e->arg[1], p == P_POW ? P_POW : p + 1);
         break;
     case BD_EX_CALL:
+        if (e->op == BD_FN_DT) { /* a name, not a call */
+            put(b, "dt");
+            break;
+        }
         put(b, e->op >= 0 && e->op < BD_FN_COUNT ? fn_names[e->op] : "?");
         put(b, "(");
         for (int i = 0; i < e->nargs && i < 3; i++) {

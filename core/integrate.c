@@ -89,6 +89,20 @@ void bd_integrate_opts_init(bd_integrate_opts *o)
 /* The lowering environment at state xs and time tt: parameters and constants from c->sym_vals, each
  * algebraic variable lowered once and let-bound (core/expr_lower.c does no caching; an algebraic handle
  * is only valid for the state it was computed from, hence per call). */
+/* rand() at call site `site` (core/expr.h): Philox counter (elem, step, site, 1) under the step's key. Word 3 is
+ * 1 where the Wiener increments of bd_step_normal have 0, so the two never share a block; on the runner the key
+ * is the population's noise key, so every population has its own draws. */
+static bd_ir_val step_rand(bd_lower_env *env, int site)
+{
+    bd_step_ctx *c = env->user;
+    bd_ir_val ctr[4] = {c->elem, c->step, bd_ir_const(c->k, BD_U32, (double)(uint32_t)site), bd_ir_const(c->k, BD_U32, 1)};
+    bd_ir_val key[2] = {c->key0, c->key1};
+    return bd_ir_let(c->k, bd_ir_rng(c->k, BD_RNG_UNIFORM, c->t, ctr, key, 0));
+}
+
+/* `dt` in an expression: the step of this kernel (ms), the current one for adaptive methods. */
+static bd_ir_val step_dt(bd_lower_env *env) { return ((bd_step_ctx *)env->user)->dt; }
+
 static bd_ir_val *env_vals(bd_step_ctx *c, const bd_ir_val *xs, bd_ir_val tt, bd_lower_env *env)
 {
     const bd_eqs *e = c->eqs;
@@ -100,7 +114,7 @@ static bd_ir_val *env_vals(bd_step_ctx *c, const bd_ir_val *xs, bd_ir_val tt, bd
     memcpy(vals, c->sym_vals, (size_t)e->nsyms * sizeof *vals);
     vals[0] = tt;
     for (int v = 0; v < c->nstate; v++) vals[e->odes[v].sym] = xs[v];
-    *env = (bd_lower_env){.k = c->k, .t = c->t, .eqs = e, .vals = vals, .delay = bd_dde_lower_delay, .user = c};
+    *env = (bd_lower_env){.k = c->k, .t = c->t, .eqs = e, .vals = vals, .delay = bd_dde_lower_delay, .rand = step_rand, .dt = step_dt, .user = c};
     for (int j = 0; j < e->nsyms; j++)
         if (e->syms[j].kind == BD_SYM_ALGEBRAIC && e->syms[j].def) vals[j] = bd_ir_let(c->k, bd_ex_lower(env, e->syms[j].def));
     return vals;

@@ -220,7 +220,7 @@ bd_status bd_model_set(bd_model *m, const char *key, const char *value)
 
 const char *bd_type_kind_name(bd_type_kind k)
 {
-    static const char *const names[] = {"neuron", "channel", "synapse", "output", "rate", "input", "group"};
+    static const char *const names[] = {"neuron", "channel", "synapse", "output", "rate", "input", "group", "plasticity"};
     return (unsigned)k < sizeof names / sizeof names[0] ? names[k] : "?";
 }
 
@@ -237,9 +237,9 @@ static void type_free(bd_mtype *t)
 {
     if (!t) return;
     free(t->name), free(t->doc), free(t->threshold), free(t->refractory), free(t->method);
-    free(t->current), free(t->into), free(t->state);
+    free(t->current), free(t->into), free(t->state), free(t->scale);
     list_free(&t->equations), list_free(&t->reset), list_free(&t->on_spike), list_free(&t->reads);
-    list_free(&t->inputs);
+    list_free(&t->inputs), list_free(&t->pre), list_free(&t->post), list_free(&t->on_pre), list_free(&t->on_post);
     mmap_free(&t->params);
     for (int i = 0; i < t->nchannels; i++) inst_free(t->channels[i]);
     for (int i = 0; i < t->ninsts; i++) inst_free(t->insts[i]);
@@ -280,8 +280,10 @@ bd_status bd_model_add_type(bd_model *m, const char *name, bd_type_kind kind, bd
 bd_status bd_mtype_set(bd_mtype *t, const char *key, const char *value)
 {
     if (!t || !key) return bd_fail(BD_ERR_INVALID_ARG, "bd_mtype_set: NULL argument");
-    static const char *const keys[] = {"doc", "equations", "threshold", "refractory", "method", "current", "into", "state"};
-    char **slots[] = {&t->doc, NULL, &t->threshold, &t->refractory, &t->method, &t->current, &t->into, &t->state};
+    static const char *const keys[] = {"doc", "equations", "threshold", "refractory", "method", "current", "into", "state",
+                                       "scale"};
+    char **slots[] = {&t->doc, NULL, &t->threshold, &t->refractory, &t->method, &t->current, &t->into, &t->state,
+                      &t->scale};
     for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
         if (strcmp(key, keys[k]) != 0) continue;
         if (slots[k]) return set_str(slots[k], value);
@@ -306,8 +308,12 @@ bd_status bd_mtype_add(bd_mtype *t, const char *key, const char *item)
     if (strcmp(key, "on_spike") == 0) return t->has_on_spike = 1, list_add(&t->on_spike, item);
     if (strcmp(key, "reads") == 0) return t->has_reads = 1, list_add(&t->reads, item);
     if (strcmp(key, "inputs") == 0) return t->has_inputs = 1, list_add(&t->inputs, item);
-    return bd_fail(BD_ERR_NOT_FOUND, "bd_mtype_add: unknown list key '%s' (equations, reset, on_spike, reads, inputs)",
-                   key);
+    if (strcmp(key, "pre") == 0) return list_add(&t->pre, item);
+    if (strcmp(key, "post") == 0) return list_add(&t->post, item);
+    if (strcmp(key, "on_pre") == 0) return list_add(&t->on_pre, item);
+    if (strcmp(key, "on_post") == 0) return list_add(&t->on_post, item);
+    return bd_fail(BD_ERR_NOT_FOUND, "bd_mtype_add: unknown list key '%s' (equations, reset, on_spike, reads, inputs, "
+                   "pre, post, on_pre, on_post)", key);
 }
 
 bd_status bd_mtype_param(bd_mtype *t, const char *name, const char *value)
@@ -324,9 +330,10 @@ static void inst_free(bd_minst *i)
     if (!i) return;
     free(i->name), free(i->type), free(i->size), free(i->pre), free(i->post), free(i->target), free(i->delay);
     free(i->include_self), free(i->storage), free(i->into), free(i->conn_kind), free(i->conn_value);
+    free(i->coupling_source), free(i->coupling_mode);
     mval_free(&i->weight);
     mmap_free(&i->params), mmap_free(&i->init);
-    inst_free(i->synapse), inst_free(i->output);
+    inst_free(i->synapse), inst_free(i->output), inst_free(i->stp), inst_free(i->plasticity);
     free(i->at.jpath);
     free(i);
 }
@@ -429,10 +436,14 @@ bd_status bd_mtype_add_channel(bd_mtype *t, const char *name, const char *channe
 bd_status bd_minst_add_part(bd_minst *proj, const char *part, const char *type, bd_minst **out)
 {
     if (!proj || !part || !type || !out) return bd_fail(BD_ERR_INVALID_ARG, "bd_minst_add_part: NULL argument");
-    int syn = strcmp(part, "synapse") == 0;
-    if (proj->kind != MI_PROJ || (!syn && strcmp(part, "output") != 0))
-        return bd_fail(BD_ERR_INVALID_ARG, "bd_minst_add_part: a projection has parts 'synapse' and 'output'");
-    bd_minst **slot = syn ? &proj->synapse : &proj->output;
+    static const char *const parts[] = {"synapse", "output", "stp", "plasticity"};
+    bd_minst **slots[] = {&proj->synapse, &proj->output, &proj->stp, &proj->plasticity};
+    int k = 0;
+    while (k < 4 && strcmp(part, parts[k]) != 0) k++;
+    if (proj->kind != MI_PROJ || k == 4)
+        return bd_fail(BD_ERR_INVALID_ARG, "bd_minst_add_part: a projection has parts 'synapse', 'output', 'stp' and "
+                       "'plasticity'");
+    bd_minst **slot = slots[k];
     bd_status st = inst_new(proj->m, MI_PART, proj->at.jpath, ".", part, type, NULL, NULL, out);
     if (st) return st;
     inst_free(*slot);
@@ -444,9 +455,9 @@ bd_status bd_minst_set(bd_minst *i, const char *key, const char *value)
 {
     if (!i || !key) return bd_fail(BD_ERR_INVALID_ARG, "bd_minst_set: NULL argument");
     static const char *const keys[] = {"size", "pre", "post", "target", "delay", "include_self", "storage", "into",
-                                       "type", "weight"};
+                                       "type", "coupling_source", "coupling_mode", "weight"};
     char **slots[] = {&i->size, &i->pre, &i->post, &i->target, &i->delay, &i->include_self, &i->storage, &i->into,
-                      &i->type, NULL};
+                      &i->type, &i->coupling_source, &i->coupling_mode, NULL};
     for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
         if (strcmp(key, keys[k]) == 0)
             return slots[k] ? set_str(slots[k], value) : mval_set(&i->weight, BD_INIT_VALUE, value, NULL);

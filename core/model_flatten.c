@@ -510,6 +510,221 @@ static bd_status bind_check(rctx *R, const bd_eqs *own, const bd_eqs *pe, const 
     return BD_OK;
 }
 
+/* ------------------------------------------------------------------------------------------------------------
+ * Channels and ion pools (docs/model-format.md, "Channels: how a neuron is composed") */
+
+/* What a neuron's channels link to besides I_channels. `defined`: parameters the neuron declares that one of
+ * its channels defines (an ion pool's concentration and reversal potential); the channel's definition replaces
+ * the declaration under the neuron's name, so siblings that read the name share it. `sums`: parameters that
+ * sum the currents of the channels naming them in "into" (the calcium current that feeds a pool). */
+#define CHAN_LINKS_MAX 32
+typedef struct chan_links {
+    const char *defined[CHAN_LINKS_MAX], *defined_by[CHAN_LINKS_MAX];
+    int ndefined;
+    const char *sums[CHAN_LINKS_MAX];
+    int nsums;
+} chan_links;
+
+static int name_at(const char *name, const char *const *list, int n)
+{
+    for (int k = 0; k < n; k++)
+        if (strcmp(list[k], name) == 0) return k;
+    return -1;
+}
+
+/* Emits the channels of type t (renamed `<channel>__x`, reads and provided names kept), adds their currents to
+ * I_channels and to their "into" sums, and records the links for the neuron's own statements. */
+static bd_status flatten_channels(rctx *R, const bd_mtype *t, const bd_eqs *own, sbuf *b, term **terms, int *nterms,
+                                  chan_links *lk)
+{
+    bd_status st = BD_OK;
+    int ich = bd_eqs_find(own, "I_channels");
+    if (t->nchannels && ich < 0)
+        return bd_model_fail(R->m, &t->at, ".channels", BD_ERR_MODEL,
+                             "type '%s' has channels but does not declare their sum 'I_channels : unit'", t->name);
+    for (int c = 0; c < t->nchannels && !st; c++) {
+        const bd_minst *ci = t->channels[c];
+        const bd_mtype *ct = bd_mr_type(R, ci->type, &ci->at, ".type", BD_TYPE_CHANNEL, &st);
+        const bd_eqs *ce;
+        if (!ct || (st = bd_mr_type_eqs(R, ct, &ce))) break;
+        char what[200];
+        snprintf(what, sizeof what, "channel '%s' (type '%s')", ci->name, ct->name);
+        static const char *const vdefault[] = {"V"};
+        const char *const *reads = ct->has_reads ? (const char *const *)ct->reads.s : vdefault;
+        int nreads = ct->has_reads ? ct->reads.n : 1;
+        const char *from[64], *to[64] = {0};
+        int nb = 0, ndef = 0;
+        for (int r = 0; r < nreads && !st; r++) {
+            st = bind_check(R, own, ce, reads[r], &ci->at, "", what);
+            if (nb < 64) from[nb++] = reads[r];
+        }
+        /* a state or algebraic variable of the channel that the neuron declares as a parameter: provided here */
+        for (int s = 1; s < ce->nsyms && !st; s++) {
+            const bd_symbol *y = &ce->syms[s];
+            int os = bd_eqs_find(own, y->name), prev;
+            if ((y->kind != BD_SYM_STATE && y->kind != BD_SYM_ALGEBRAIC) || os < 0 ||
+                (own->syms[os].kind != BD_SYM_PARAM && own->syms[os].kind != BD_SYM_CONST))
+                continue;
+            if (os == ich || bd_mr_is_input(t, own, y->name) || name_at(y->name, lk->sums, lk->nsums) >= 0)
+                st = bd_model_fail(R->m, &ci->at, "", BD_ERR_MODEL, "%s defines '%s', which type '%s' sums from its parts",
+                                   what, y->name, t->name);
+            else if ((prev = name_at(y->name, lk->defined, lk->ndefined)) >= 0)
+                st = bd_model_fail(R->m, &ci->at, "", BD_ERR_MODEL, "'%s' of type '%s' is defined by channel '%s' and by "
+                                   "channel '%s'", y->name, t->name, lk->defined_by[prev], ci->name);
+            else if (memcmp(y->unit.dim, own->syms[os].unit.dim, sizeof y->unit.dim) != 0)
+                st = bd_model_fail(R->m, &ci->at, "", BD_ERR_UNITS, "%s defines '%s' in %s, but type '%s' declares it in %s",
+                                   what, y->name, y->unit_text, t->name, own->syms[os].unit_text);
+            else if (lk->ndefined == CHAN_LINKS_MAX || nb == 64)
+                st = bd_model_fail(R->m, &ci->at, "", BD_ERR_LIMIT, "too many names shared by the channels of type '%s'",
+                                   t->name);
+            else {
+                lk->defined[lk->ndefined] = own->syms[os].name, lk->defined_by[lk->ndefined++] = ci->name;
+                from[nb++] = y->name, ndef++;
+            }
+        }
+        if (st) break;
+        const char *cur = ct->current ? ct->current : "I";
+        int cs = bd_eqs_find(ce, cur);
+        int pool = cs < 0 && !ct->current && !ct->into && ndef > 0; /* an ion pool carries no current of its own */
+        if (!pool && (cs < 0 || ce->syms[cs].kind != BD_SYM_ALGEBRAIC))
+            st = bd_model_fail(R->m, &ct->at, ct->current ? ".current" : "", BD_ERR_MODEL,
+                               "channel type '%s' has no algebraic current '%s = ... : unit'", ct->name, cur);
+        if (!st && !pool && memcmp(ce->syms[cs].unit.dim, own->syms[ich].unit.dim, sizeof ce->syms[cs].unit.dim) != 0)
+            st = bd_model_fail(R->m, &ci->at, "", BD_ERR_UNITS,
+                               "the current '%s' of channel '%s' is in %s, but type '%s' declares I_channels in %s", cur,
+                               ci->name, ce->syms[cs].unit_text, t->name, own->syms[ich].unit_text);
+        if (st) break;
+        renamer rn = {ce, ci->name, from, to, nb};
+        emit_part(b, &rn, reads, nreads);
+        if (!pool) {
+            char term_text[2 * BD_EQ_NAME_MAX + 4];
+            if (name_at(cur, from, nb) >= 0) snprintf(term_text, sizeof term_text, "%s", cur);
+            else snprintf(term_text, sizeof term_text, "%s__%s", ci->name, cur);
+            if ((st = add_term(terms, nterms, "I_channels", term_text))) break;
+            if (ct->into) { /* the current also feeds a sum the neuron declares, e.g. I_Ca read by a calcium pool */
+                int is = bd_eqs_find(own, ct->into);
+                if (is < 0 || (own->syms[is].kind != BD_SYM_PARAM && own->syms[is].kind != BD_SYM_CONST) || is == ich ||
+                    bd_mr_is_input(t, own, ct->into) || name_at(ct->into, lk->defined, lk->ndefined) >= 0)
+                    st = bd_model_fail(R->m, &ct->at, ".into", BD_ERR_MODEL, "%s adds its current into '%s', which type '%s' "
+                                       "does not declare as a sum of channel currents ('%s : unit')", what, ct->into,
+                                       t->name, ct->into);
+                else if (memcmp(ce->syms[cs].unit.dim, own->syms[is].unit.dim, sizeof ce->syms[cs].unit.dim) != 0)
+                    st = bd_model_fail(R->m, &ci->at, "", BD_ERR_UNITS, "the current '%s' of channel '%s' is in %s, but "
+                                       "type '%s' declares '%s' in %s", cur, ci->name, ce->syms[cs].unit_text, t->name,
+                                       ct->into, own->syms[is].unit_text);
+                else if (name_at(ct->into, lk->sums, lk->nsums) < 0 && lk->nsums == CHAN_LINKS_MAX)
+                    st = bd_model_fail(R->m, &ci->at, "", BD_ERR_LIMIT, "too many current sums in type '%s'", t->name);
+                else {
+                    if (name_at(ct->into, lk->sums, lk->nsums) < 0) lk->sums[lk->nsums++] = own->syms[is].name;
+                    st = add_term(terms, nterms, own->syms[is].name, term_text);
+                }
+                if (st) break;
+            }
+        }
+        st = part_values(R, ci->name, ct, ce, ci, NULL, NULL, 0);
+    }
+    return st;
+}
+
+/* 1 if the statement's head (declared name) is one of names[0..n). */
+static int head_in(const char *stmt, const char *const *names, int n)
+{
+    const char *nm;
+    int nl, isp, isode;
+    if (!stmt_head(stmt, &nm, &nl, &isp, &isode)) return 0;
+    for (int k = 0; k < n; k++)
+        if ((int)strlen(names[k]) == nl && !strncmp(names[k], nm, (size_t)nl)) return 1;
+    return 0;
+}
+
+/* Appends the statements of a part whose head is not in drop[0..ndrop), renamed. */
+static void emit_without(sbuf *b, const renamer *r, const char *const *drop, int ndrop)
+{
+    const char *src = r->e->source;
+    while (*src) {
+        const char *end = strchr(src, '\n');
+        int n = end ? (int)(end - src) : (int)strlen(src);
+        char line[1024];
+        snprintf(line, sizeof line, "%.*s", n < 1023 ? n : 1023, src);
+        if (!head_in(line, drop, ndrop)) emit_stmt(b, r, src, n);
+        src += n + (end != NULL);
+    }
+}
+
+/* Spike statements `x = expr` of a part, renamed, join the population's resets (after its own). Only those
+ * whose target is in keep[0..nkeep) when keep is given. */
+static bd_status add_resets(rctx *R, int p, const renamer *r, const strlist *stmts, const char *const *keep, int nkeep)
+{
+    rpop *pop = &R->pops[p];
+    for (int k = 0; k < stmts->n; k++) {
+        if (keep && !head_in(stmts->s[k], keep, nkeep)) continue;
+        sbuf b = {0};
+        emit_stmt(&b, r, stmts->s[k], (int)strlen(stmts->s[k]));
+        char **l = realloc(pop->resets, (size_t)(pop->nresets + 1) * sizeof *l);
+        if (b.oom || !l) return free(b.s), bd_fail(BD_ERR_NOMEM, "out of memory resolving the model");
+        pop->resets = l;
+        b.s[strlen(b.s) - 1] = '\0'; /* the newline */
+        pop->resets[pop->nresets++] = b.s;
+    }
+    return BD_OK;
+}
+
+/* The presynaptic side of projections out of population p: align-pre synapse state, short-term plasticity
+ * and the presynaptic traces of plasticity rules become state of p, their spike statements resets of p;
+ * the postsynaptic traces of plasticity rules into p likewise. */
+static bd_status projection_sides(rctx *R, int p, sbuf *b)
+{
+    bd_status st = BD_OK;
+    for (int j = 0; j < R->nprojs && !st; j++) {
+        const rproj *pr = &R->projs[j];
+        char pfx[2 * BD_EQ_NAME_MAX + 8];
+        const bd_eqs *e;
+        if (pr->pre == p && (pr->syn_pre || pr->stp)) {
+            const bd_mtype *t = pr->syn_pre ? pr->syn : pr->stp;
+            const bd_minst *part = pr->syn_pre ? pr->i->synapse : pr->i->stp;
+            snprintf(pfx, sizeof pfx, "%s%s", pr->pfx, pr->syn_pre ? "" : "_stp");
+            if ((st = bd_mr_type_eqs(R, t, &e))) break;
+            if (!t->has_on_spike)
+                return bd_model_fail(R->m, &t->at, "", BD_ERR_MODEL, "type '%s' keeps presynaptic state: it needs "
+                                     "\"on_spike\" statements (e.g. \"x = x + 1\")", t->name);
+            for (int k = 0; k < t->on_spike.n; k++)
+                if (strstr(t->on_spike.s[k], "w") && bd_eqs_find(e, "w") < 0) {
+                    const char *q = t->on_spike.s[k];
+                    for (const char *c = strchr(q, 'w'); c; c = strchr(c + 1, 'w'))
+                        if ((c == q || !(is_alpha(c[-1]) || is_digit(c[-1]))) && !(is_alpha(c[1]) || is_digit(c[1])))
+                            return bd_model_fail(R->m, &t->at, ".on_spike", BD_ERR_MODEL, "presynaptic state of type '%s' "
+                                                 "cannot use the weight w (it is per synapse)", t->name);
+                }
+            renamer rn = {e, pfx, NULL, NULL, 0};
+            emit_part(b, &rn, NULL, 0);
+            if ((st = part_values(R, pfx, t, e, part, pr->env, NULL, 0))) break;
+            st = add_resets(R, p, &rn, &t->on_spike, NULL, 0);
+        }
+        if (!st && pr->pl && (pr->pre == p || pr->post == p)) {
+            if ((st = bd_mr_type_eqs(R, pr->pl, &e))) break;
+            snprintf(pfx, sizeof pfx, "%s_pl", pr->pfx);
+            renamer rn = {e, pfx, NULL, NULL, 0};
+            for (int side = 0; side < 2 && !st; side++) { /* 0: pre, 1: post (both when pre is post) */
+                if ((side ? pr->post : pr->pre) != p) continue;
+                const strlist *own = side ? &pr->pl->post : &pr->pl->pre, *other = side ? &pr->pl->pre : &pr->pl->post;
+                const char *drop[65];
+                int nd = 0;
+                drop[nd++] = "w";
+                for (int k = 0; k < other->n && nd < 65; k++) drop[nd++] = other->s[k];
+                if (side && pr->pre == p) { /* the parameters were emitted with the pre side */
+                    for (int s = 1; s < e->nsyms && nd < 65; s++)
+                        if (e->syms[s].kind == BD_SYM_PARAM || e->syms[s].kind == BD_SYM_CONST) drop[nd++] = e->syms[s].name;
+                }
+                emit_without(b, &rn, drop, nd);
+                if (!(side && pr->pre == p)) st = part_values(R, pfx, pr->pl, e, pr->i->plasticity, pr->env, NULL, 0);
+                if (!st) st = add_resets(R, p, &rn, side ? &pr->pl->on_post : &pr->pl->on_pre,
+                                         (const char *const *)own->s, own->n);
+            }
+        }
+    }
+    return st;
+}
+
 bd_status bd_mr_pop_text(rctx *R, int p, char **text)
 {
     const rpop *pop = &R->pops[p];
@@ -527,52 +742,41 @@ bd_status bd_mr_pop_text(rctx *R, int p, char **text)
         st = add_pv(R, NULL, t->params.e[k].name, &t->params.e[k].v, &t->at, sub, NULL);
     }
     /* channels */
-    int has_ich = bd_eqs_find(own, "I_channels") >= 0;
-    if (!st && t->nchannels && !has_ich)
-        st = bd_model_fail(R->m, &t->at, ".channels", BD_ERR_MODEL,
-                           "type '%s' has channels but does not declare their sum 'I_channels : unit'", t->name);
-    for (int c = 0; c < t->nchannels && !st; c++) {
-        const bd_minst *ci = t->channels[c];
-        const bd_mtype *ct = bd_mr_type(R, ci->type, &ci->at, ".type", BD_TYPE_CHANNEL, &st);
-        const bd_eqs *ce;
-        if (!ct || (st = bd_mr_type_eqs(R, ct, &ce))) break;
-        static const char *const vdefault[] = {"V"};
-        const char *const *reads = ct->has_reads ? (const char *const *)ct->reads.s : vdefault;
-        int nreads = ct->has_reads ? ct->reads.n : 1;
-        for (int r = 0; r < nreads && !st; r++) {
-            char what[200];
-            snprintf(what, sizeof what, "channel '%s' (type '%s')", ci->name, ct->name);
-            st = bind_check(R, own, ce, reads[r], &ci->at, "", what);
-        }
-        const char *cur = ct->current ? ct->current : "I";
-        int cs = bd_eqs_find(ce, cur);
-        if (!st && (cs < 0 || ce->syms[cs].kind != BD_SYM_ALGEBRAIC))
-            st = bd_model_fail(R->m, &ct->at, ct->current ? ".current" : "", BD_ERR_MODEL,
-                               "channel type '%s' has no algebraic current '%s = ... : unit'", ct->name, cur);
-        int ich = bd_eqs_find(own, "I_channels");
-        if (!st && memcmp(ce->syms[cs].unit.dim, own->syms[ich].unit.dim, sizeof ce->syms[cs].unit.dim) != 0)
-            st = bd_model_fail(R->m, &ci->at, "", BD_ERR_UNITS,
-                               "the current '%s' of channel '%s' is in %s, but type '%s' declares I_channels in %s", cur,
-                               ci->name, ce->syms[cs].unit_text, t->name, own->syms[ich].unit_text);
-        if (st) break;
-        const char *none[8] = {0};
-        renamer rn = {ce, ci->name, reads, none, nreads > 8 ? 8 : nreads};
-        emit_part(&b, &rn, reads, nreads);
-        char term_text[2 * BD_EQ_NAME_MAX + 4];
-        snprintf(term_text, sizeof term_text, "%s__%s", ci->name, cur);
-        if ((st = add_term(&terms, &nterms, "I_channels", term_text))) break;
-        st = part_values(R, ci->name, ct, ce, ci, NULL, NULL, 0);
-    }
+    chan_links lk = {0};
+    if (!st) st = flatten_channels(R, t, own, &b, &terms, &nterms, &lk);
     /* synapses and outputs of the projections into this population */
     for (int j = 0; j < R->nprojs && !st; j++) {
         const rproj *pr = &R->projs[j];
-        if (pr->post != p || !pr->syn) continue;
+        if (pr->post != p) continue;
+        if (pr->i->coupling_source) { /* a coupling: a parameter fed every step, summed into its input variable */
+            const char *into = pr->i->into ? pr->i->into : t->has_inputs && t->inputs.n ? t->inputs.s[0] : "I_syn";
+            if (!bd_mr_is_input(t, own, into)) {
+                st = bd_model_fail(R->m, &pr->i->at, ".coupling.into", BD_ERR_MODEL, "coupling into '%s', which is not an "
+                                   "input variable of type '%s' (declare '%s : unit' and list it in \"inputs\")", into,
+                                   t->name, into);
+                break;
+            }
+            char decl[3 * BD_EQ_NAME_MAX + 64], term_text[2 * BD_EQ_NAME_MAX + 4];
+            snprintf(decl, sizeof decl, "%s__c : %s\n", pr->pfx, own->syms[bd_eqs_find(own, into)].unit_text);
+            sb_str(&b, decl);
+            snprintf(term_text, sizeof term_text, "%s__c", pr->pfx);
+            if ((st = add_term(&terms, &nterms, into, term_text))) break;
+            continue;
+        }
+        if (!pr->syn) continue;
         const bd_eqs *se, *oe = NULL;
         if ((st = bd_mr_type_eqs(R, pr->syn, &se))) break;
         if (pr->out && (st = bd_mr_type_eqs(R, pr->out, &oe))) break;
+        if (pr->syn_pre && !pr->out) {
+            st = bd_model_fail(R->m, &pr->i->at, ".synapse", BD_ERR_MODEL, "synapse type '%s' keeps presynaptic state "
+                               "(\"state\": \"pre\"): it needs an \"output\"", pr->syn->name);
+            break;
+        }
         renamer rs = {se, pr->pfx, NULL, NULL, 0};
-        emit_part(&b, &rs, NULL, 0);
-        if ((st = part_values(R, pr->pfx, pr->syn, se, pr->i->synapse, pr->env, NULL, 0))) break;
+        if (!pr->syn_pre) {
+            emit_part(&b, &rs, NULL, 0);
+            if ((st = part_values(R, pr->pfx, pr->syn, se, pr->i->synapse, pr->env, NULL, 0))) break;
+        }
         if (!pr->out) continue;
         /* output: reads bind to the post population, parameters named like a synapse symbol to that symbol */
         const char *from[64], *to[64];
@@ -602,7 +806,21 @@ bd_status bd_mr_pop_text(rctx *R, int p, char **text)
                                    se->syms[ss].unit_text);
             snprintf(bound[nb], sizeof bound[nb], "%s__%s", pr->pfx, oe->syms[s].name);
             from[nb] = oe->syms[s].name, to[nb] = bound[nb], nb++;
+            if (!st && pr->syn_pre) { /* the post side holds the sum over presynaptic states, fed every step */
+                rproj *w = &R->projs[j];
+                if (w->syn_var[0] && strcmp(w->syn_var, oe->syms[s].name) != 0)
+                    st = bd_model_fail(R->m, &pr->out->at, ".equations", BD_ERR_UNSUPPORTED, "output type '%s' reads "
+                                       "two symbols of presynaptic synapse type '%s'; it may read one", pr->out->name,
+                                       pr->syn->name);
+                snprintf(w->syn_var, sizeof w->syn_var, "%s", oe->syms[s].name);
+                char decl[3 * BD_EQ_NAME_MAX + 64];
+                snprintf(decl, sizeof decl, "%s : %s\n", bound[nb - 1], se->syms[ss].unit_text);
+                sb_str(&b, decl);
+            }
         }
+        if (!st && pr->syn_pre && !R->projs[j].syn_var[0])
+            st = bd_model_fail(R->m, &pr->out->at, ".equations", BD_ERR_MODEL, "output type '%s' reads no symbol of "
+                               "synapse type '%s' (declare e.g. 'g : 1')", pr->out->name, pr->syn->name);
         if (st) break;
         renamer ro = {oe, pr->pfx, from, to, nb};
         emit_part(&b, &ro, from, nb);
@@ -625,6 +843,7 @@ bd_status bd_mr_pop_text(rctx *R, int p, char **text)
         if ((st = add_term(&terms, &nterms, into, term_text))) break;
         st = part_values(R, pr->pfx, pr->out, oe, pr->i->output, pr->env, from, nb);
     }
+    if (!st) st = projection_sides(R, p, &b);
     /* inputs into this population */
     for (int j = 0; j < R->nins && !st; j++) {
         const rinput *in = &R->ins[j];
@@ -670,7 +889,10 @@ bd_status bd_mr_pop_text(rctx *R, int p, char **text)
         if (stmt_head(src, &nm, &nl, &isp, &isode)) {
             char name[BD_EQ_NAME_MAX];
             snprintf(name, sizeof name, "%.*s", nl < BD_EQ_NAME_MAX ? nl : BD_EQ_NAME_MAX - 1, nm);
-            if (isp && (bd_mr_is_input(t, own, name) || strcmp(name, "I_channels") == 0)) {
+            if (isp && name_at(name, lk.defined, lk.ndefined) >= 0) {
+                /* provided by a channel (an ion pool's concentration or reversal potential): its definition stands */
+            } else if (isp && (bd_mr_is_input(t, own, name) || strcmp(name, "I_channels") == 0 ||
+                               name_at(name, lk.sums, lk.nsums) >= 0)) {
                 int s = bd_eqs_find(own, name), any = 0;
                 sb_str(&b, name);
                 sb_str(&b, " = ");

@@ -46,9 +46,10 @@ struct bd_minst {
     char *name, *type;
     char *size, *pre, *post, *target, *delay, *include_self, *storage, *into;
     char *conn_kind, *conn_value;
+    char *coupling_source, *coupling_mode; /* a coupling projection (source NULL: an event projection) */
     mval weight; /* a = NULL: not given */
     mmap params, init;
-    bd_minst *synapse, *output;
+    bd_minst *synapse, *output, *stp, *plasticity;
     morigin at;
 };
 
@@ -56,10 +57,10 @@ struct bd_mtype {
     bd_model *m;
     char *name;
     bd_type_kind kind;
-    char *doc, *threshold, *refractory, *method, *current, *into, *state;
+    char *doc, *threshold, *refractory, *method, *current, *into, *state, *scale;
     strlist equations;   /* statements, or one text of several lines */
     int equations_is_list;
-    strlist reset, on_spike, reads, inputs;
+    strlist reset, on_spike, reads, inputs, pre, post, on_pre, on_post; /* pre..on_post: plasticity */
     int has_on_spike, has_reads, has_inputs;
     mmap params;
     bd_minst **channels;
@@ -136,6 +137,8 @@ typedef struct rpop {
     const genv *env;
     const bd_mtype *type;
     size_t size;
+    char **resets; /* renamed spike statements of projection parts living here (align-pre state, stp, plasticity) */
+    int nresets;
 } rpop;
 
 typedef struct rproj {
@@ -144,7 +147,9 @@ typedef struct rproj {
     const bd_minst *i;
     const genv *env;
     int pre, post;
-    const bd_mtype *syn, *out;
+    const bd_mtype *syn, *out, *stp, *pl; /* stp: pre-side event scaling; pl: plasticity */
+    int syn_pre;      /* the synapse's state lives per presynaptic neuron: delivered as a coupling */
+    char syn_var[BD_EQ_NAME_MAX]; /* syn_pre: the synapse symbol its output reads */
 } rproj;
 
 typedef enum rinput_kind { RIN_TYPE, RIN_CONSTANT, RIN_POISSON } rinput_kind;

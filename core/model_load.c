@@ -184,27 +184,29 @@ static bd_status instances(loader *L, const cJSON *obj, bd_mtype *group);
 
 static bd_status load_type(loader *L, const char *name, const cJSON *def, const char *jpath)
 {
-    static const char *const kinds[] = {"neuron", "channel", "synapse", "output", "rate", "input", "group"};
+    static const char *const kinds[] = {"neuron", "channel", "synapse", "output", "rate", "input", "group", "plasticity"};
     static const char *const common[] = {"kind", "doc", "params", "equations"};
     static const char *const extra[][6] = {
         {"threshold", "reset", "refractory", "method", "channels", "inputs"},
-        {"current", "reads"},
-        {"on_spike", "state"},
+        {"current", "reads", "into"},
+        {"on_spike", "state", "scale"},
         {"current", "reads", "into"},
         {"method", "inputs"},
         {"into"},
         {"populations", "projections", "inputs", "groups"},
+        {"pre", "post", "on_pre", "on_post"},
     };
     if (!cJSON_IsObject(def)) return fail(L, jpath, BD_ERR_PARSE, "expected a type definition object");
     char sub[600];
     sub_path(sub, sizeof sub, jpath, "kind");
     const cJSON *k = get(def, "kind");
-    if (!k) return fail(L, jpath, BD_ERR_PARSE, "missing \"kind\" (neuron, channel, synapse, output, rate, input, group)");
+    if (!k) return fail(L, jpath, BD_ERR_PARSE, "missing \"kind\" (neuron, channel, synapse, output, rate, input, group, "
+                        "plasticity)");
     int kind = 0;
-    while (kind < 7 && !(cJSON_IsString(k) && strcmp(k->valuestring, kinds[kind]) == 0)) kind++;
-    if (kind == 7) {
-        const char *near = cJSON_IsString(k) ? bd_nearest_name(k->valuestring, kinds, 7) : NULL;
-        return fail(L, sub, BD_ERR_PARSE, "unknown kind (neuron, channel, synapse, output, rate, input, group)%s%s%s",
+    while (kind < 8 && !(cJSON_IsString(k) && strcmp(k->valuestring, kinds[kind]) == 0)) kind++;
+    if (kind == 8) {
+        const char *near = cJSON_IsString(k) ? bd_nearest_name(k->valuestring, kinds, 8) : NULL;
+        return fail(L, sub, BD_ERR_PARSE, "unknown kind (neuron, channel, synapse, output, rate, input, group, plasticity)%s%s%s",
                     near ? "; did you mean '" : "", near ? near : "", near ? "'?" : "");
     }
     const char *keys[10];
@@ -216,7 +218,7 @@ static bd_status load_type(loader *L, const char *name, const cJSON *def, const 
     if (st) return st;
     bd_mtype *t;
     if ((st = bd_model_add_type(L->m, name, (bd_type_kind)kind, &t))) return st;
-    static const char *const scalars[] = {"doc", "threshold", "refractory", "method", "current", "into", "state"};
+    static const char *const scalars[] = {"doc", "threshold", "refractory", "method", "current", "into", "state", "scale"};
     for (size_t i = 0; i < sizeof scalars / sizeof scalars[0]; i++) {
         const cJSON *v = get(def, scalars[i]);
         if (!v) continue;
@@ -234,8 +236,8 @@ static bd_status load_type(loader *L, const char *name, const cJSON *def, const 
     if (cJSON_IsString(eq)) st = ctx(L, sub, bd_mtype_set(t, "equations", eq->valuestring));
     else if (eq) st = string_list(L, eq, sub, t, "equations", 0);
     if (st) return st;
-    static const char *const lists[] = {"reset", "on_spike", "reads", "inputs"};
-    for (size_t i = 0; i < 4; i++) {
+    static const char *const lists[] = {"reset", "on_spike", "reads", "inputs", "pre", "post", "on_pre", "on_post"};
+    for (size_t i = 0; i < 8; i++) {
         if (kind == BD_TYPE_GROUP) break; /* a group's "inputs" are instances */
         sub_path(sub, sizeof sub, jpath, lists[i]);
         if ((st = string_list(L, get(def, lists[i]), sub, t, lists[i], 0))) return st;
@@ -348,10 +350,35 @@ static bd_status population(loader *L, const cJSON *v, const char *jpath, const 
     return values(L, get(v, "init"), sub, i, 1);
 }
 
+/* {"source": "V", "mode": "diffusive" | "additive", "into": "I_syn"}: a continuous projection. */
+static bd_status coupling(loader *L, const cJSON *v, const char *jpath, bd_minst *i)
+{
+    static const char *const keys[] = {"source", "mode", "into"};
+    if (!cJSON_IsObject(v))
+        return fail(L, jpath, BD_ERR_PARSE, "expected {\"source\": \"V\", \"mode\": \"diffusive\", \"into\": \"I_syn\"}");
+    bd_status st = check_keys(L, v, jpath, keys, 3);
+    if (st) return st;
+    if (!get(v, "source")) return fail(L, jpath, BD_ERR_PARSE, "missing \"source\" (a variable of the pre population)");
+    static const char *const slots[] = {"coupling_source", "coupling_mode", "into"};
+    for (int k = 0; k < 3; k++) {
+        const cJSON *x = get(v, keys[k]);
+        char sub[600];
+        const char *s = NULL;
+        sub_path(sub, sizeof sub, jpath, keys[k]);
+        if (!x) continue;
+        if ((st = string_value(L, x, sub, &s))) return st;
+        if (k == 1 && strcmp(s, "diffusive") && strcmp(s, "additive"))
+            return fail(L, sub, BD_ERR_PARSE, "expected \"diffusive\" or \"additive\"");
+        if ((st = bd_minst_set(i, slots[k], s))) return ctx(L, sub, st);
+    }
+    return BD_OK;
+}
+
 static bd_status projection(loader *L, const cJSON *v, const char *jpath, const char *name, bd_mtype *group)
 {
-    static const char *const keys[] = {"pre", "post", "conn", "weight", "delay", "target", "synapse", "output"};
-    bd_status st = check_keys(L, v, jpath, keys, 8);
+    static const char *const keys[] = {"pre", "post", "conn", "weight", "delay", "target", "synapse", "output", "stp",
+                                       "plasticity", "coupling"};
+    bd_status st = check_keys(L, v, jpath, keys, 11);
     if (st) return st;
     char sub[600], buf[64], a[512], b[512];
     const char *pre = NULL, *post = NULL, *s = NULL;
@@ -382,13 +409,15 @@ static bd_status projection(loader *L, const cJSON *v, const char *jpath, const 
         if ((st = scalar_text(L, x, sub, "a quantity", buf, sizeof buf, &s))) return st;
         if ((st = bd_minst_set(i, scalars[k], s))) return ctx(L, sub, st);
     }
-    static const char *const parts[] = {"synapse", "output"};
-    for (int k = 0; k < 2; k++) {
+    static const char *const parts[] = {"synapse", "output", "stp", "plasticity"};
+    for (int k = 0; k < 4; k++) {
         const cJSON *x = get(v, parts[k]);
         sub_path(sub, sizeof sub, jpath, parts[k]);
         if (x && (st = part(L, x, sub, i, parts[k]))) return st;
     }
-    return BD_OK;
+    const cJSON *c = get(v, "coupling");
+    sub_path(sub, sizeof sub, jpath, "coupling");
+    return c ? coupling(L, c, sub, i) : BD_OK;
 }
 
 static bd_status input(loader *L, const cJSON *v, const char *jpath, const char *name, bd_mtype *group)

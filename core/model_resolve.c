@@ -28,7 +28,11 @@ static char *join(const char *prefix, const char *name)
 static void rctx_free(rctx *R)
 {
     for (int i = 0; R->teqs && i < R->m->ntypes; i++) bd_eqs_free(R->teqs[i]);
-    for (int i = 0; i < R->npops; i++) free(R->pops[i].path);
+    for (int i = 0; i < R->npops; i++) {
+        free(R->pops[i].path);
+        for (int r = 0; r < R->pops[i].nresets; r++) free(R->pops[i].resets[r]);
+        free(R->pops[i].resets);
+    }
     for (int i = 0; i < R->nprojs; i++)
         free(R->projs[i].path), free(R->projs[i].pfx), free(R->projs[i].pre_path), free(R->projs[i].post_path);
     for (int i = 0; i < R->nins; i++) free(R->ins[i].path), free(R->ins[i].pfx), free(R->ins[i].into_path);
@@ -339,18 +343,22 @@ static bd_status pop_extras(rctx *R, const rpop *rp, const char *text, bd_net_po
     size_t cap = strlen(text) + 256;
     if (t->threshold) cap += strlen(t->threshold);
     if (t->refractory) cap += strlen(t->refractory);
-    for (int r = 0; r < t->reset.n; r++) cap += strlen(t->reset.s[r]) + 64 + BD_EQ_NAME_MAX;
+    int nres = t->reset.n + rp->nresets;
+    const char **res = calloc((size_t)nres + 1, sizeof *res);
+    if (!res) return nomem();
+    for (int r = 0; r < nres; r++) res[r] = r < t->reset.n ? t->reset.s[r] : rp->resets[r - t->reset.n];
+    for (int r = 0; r < nres; r++) cap += strlen(res[r]) + 64 + BD_EQ_NAME_MAX;
     char *all = malloc(cap);
-    if (!all) return nomem();
+    if (!all) return free(res), nomem();
     size_t n = (size_t)snprintf(all, cap, "%s", text);
     int cond = t->refractory && !(t->refractory[0] == '.' || t->refractory[0] == '-' ||
                                   (t->refractory[0] >= '0' && t->refractory[0] <= '9'));
     if (t->threshold) n += (size_t)snprintf(all + n, cap - n, "__threshold = (%s) : 1\n", t->threshold);
     if (cond) n += (size_t)snprintf(all + n, cap - n, "__refractory = (%s) : 1\n", t->refractory);
-    np->reset = calloc((size_t)t->reset.n + 1, sizeof *np->reset);
-    if (!np->reset) return free(all), nomem();
-    for (int r = 0; r < t->reset.n; r++) {
-        const char *s = t->reset.s[r], *eq = strchr(s, '=');
+    np->reset = calloc((size_t)nres + 1, sizeof *np->reset);
+    if (!np->reset) return free(all), free(res), nomem();
+    for (int r = 0; r < nres; r++) {
+        const char *s = res[r], *eq = strchr(s, '=');
         char name[BD_EQ_NAME_MAX];
         int len = 0;
         while (*s == ' ') s++;
@@ -361,7 +369,8 @@ static bd_status pop_extras(rctx *R, const rpop *rp, const char *text, bd_net_po
         n += (size_t)snprintf(all + n, cap - n, "__reset_%d = (%s) : %s\n", r, eq ? eq + 1 : "0",
                               sym >= 0 ? e->syms[sym].unit_text : "1");
     }
-    np->nreset = t->reset.n;
+    np->nreset = nres;
+    free(res);
     bd_eqs *x = NULL;
     bd_status st = bd_eqs_parse(all, np->path, &x);
     free(all);
@@ -370,13 +379,26 @@ static bd_status pop_extras(rctx *R, const rpop *rp, const char *text, bd_net_po
     if (t->threshold && (k = bd_eqs_find(x, "__threshold")) >= 0 && !(np->threshold = bd_ex_copy(x->syms[k].def))) st = nomem();
     if (!st && cond && (k = bd_eqs_find(x, "__refractory")) >= 0 && !(np->refractory_cond = bd_ex_copy(x->syms[k].def)))
         st = nomem();
-    for (int r = 0; r < t->reset.n && !st; r++) {
+    for (int r = 0; r < nres && !st; r++) {
         char name[32];
         snprintf(name, sizeof name, "__reset_%d", r);
         if ((k = bd_eqs_find(x, name)) < 0 || !(np->reset[r].value = bd_ex_copy(x->syms[k].def))) st = nomem();
     }
     bd_eqs_free(x);
     return st;
+}
+
+/* 1 if `name` of population p is written every step by a continuous projection (no value needed). */
+static int fed_param(const rctx *R, int p, const char *name)
+{
+    for (int j = 0; j < R->nprojs; j++) {
+        const rproj *pr = &R->projs[j];
+        char fed[3 * BD_EQ_NAME_MAX];
+        if (pr->post != p || !(pr->i->coupling_source || pr->syn_pre)) continue;
+        snprintf(fed, sizeof fed, "%s__%s", pr->pfx, pr->syn_pre ? pr->syn_var : "c");
+        if (!strcmp(fed, name)) return 1;
+    }
+    return 0;
 }
 
 static bd_status build_pop(rctx *R, int p, bd_net_pop *np)
@@ -423,6 +445,7 @@ static bd_status build_pop(rctx *R, int p, bd_net_pop *np)
         const pval *v = NULL;
         for (int k = 0; k < R->npv; k++)
             if (strcmp(R->pv[k].name, sym->name) == 0) v = &R->pv[k];
+        if (!v && fed_param(R, p, sym->name)) continue;
         if (!v) {
             st = bd_model_fail(R->m, &rp->i->at, "", BD_ERR_MODEL, "parameter '%s' of population '%s' has no value (give "
                                "it in the type's or the population's \"params\")", sym->name, rp->path);
@@ -502,6 +525,154 @@ static bd_status on_spike_var(rctx *R, const rproj *pr, char *var, size_t cap)
     return BD_OK;
 }
 
+static bd_status build_conn(rctx *R, int j, bd_network *net, bd_net_proj *np);
+
+/* The delay of projection j in ms (a quantity; default 0). */
+static bd_status proj_delay(rctx *R, const rproj *pr, bd_net_proj *np)
+{
+    const bd_minst *i = pr->i;
+    bd_status st;
+    if (i->delay && (st = ms_quantity(R, i->delay, pr->env, &i->at, ".delay", &np->delay_ms))) return st;
+    if (!(np->delay_ms >= 0)) return bd_model_fail(R->m, &i->at, ".delay", BD_ERR_MODEL, "negative delay");
+    return BD_OK;
+}
+
+/* The index of pre/post state variable `<pfx>_pl__<name>` (the trace a weight rule reads), or -1. */
+static int trace_var(const bd_net_pop *pop, const char *pfx, const char *name)
+{
+    char full[3 * BD_EQ_NAME_MAX + 8];
+    snprintf(full, sizeof full, "%s_pl__%s", pfx, name);
+    int s = bd_eqs_find(pop->eqs, full);
+    for (int v = 0; s >= 0 && v < pop->eqs->nodes; v++)
+        if (pop->eqs->odes[v].sym == s) return v;
+    return -1;
+}
+
+/* The weight rule of a plasticity type: the statements of on_pre / on_post that assign w become algebraic
+ * new weights over w, the traces and the type's parameters (docs/model-format.md "Plasticity"). */
+static bd_status build_plastic(rctx *R, const rproj *pr, bd_network *net, bd_net_proj *np)
+{
+    const bd_mtype *t = pr->pl;
+    const bd_net_pop *pre = &net->pops[pr->pre], *post = &net->pops[pr->post];
+    const bd_eqs *e;
+    bd_status st = bd_mr_type_eqs(R, t, &e);
+    if (st) return st;
+    int ws = bd_eqs_find(e, "w");
+    const bd_symbol *tg = &post->eqs->syms[np->target];
+    if (ws < 0 || (e->syms[ws].kind != BD_SYM_PARAM && e->syms[ws].kind != BD_SYM_CONST))
+        return bd_model_fail(R->m, &t->at, ".equations", BD_ERR_MODEL, "plasticity type '%s' must declare the weight "
+                             "('w : unit')", t->name);
+    if (memcmp(e->syms[ws].unit.dim, tg->unit.dim, sizeof tg->unit.dim) != 0)
+        return bd_model_fail(R->m, &pr->i->at, ".plasticity", BD_ERR_UNITS, "plasticity type '%s' has w in %s, but the "
+                             "projection's weights are in %s", t->name, e->syms[ws].unit_text, tg->unit_text);
+    size_t cap = 4096;
+    for (int k = 0; k < t->on_pre.n; k++) cap += strlen(t->on_pre.s[k]) + 64;
+    for (int k = 0; k < t->on_post.n; k++) cap += strlen(t->on_post.s[k]) + 64;
+    cap += (size_t)e->nsyms * (BD_EQ_NAME_MAX + 64);
+    char *text = malloc(cap);
+    if (!text) return nomem();
+    size_t n = 0;
+    for (int s = 1; s < e->nsyms; s++) {
+        const bd_symbol *y = &e->syms[s];
+        if (y->kind == BD_SYM_NOISE) continue;
+        int trace = y->kind == BD_SYM_STATE;
+        n += (size_t)snprintf(text + n, cap - n, "%s : %s%s\n", y->name, y->unit_text, trace || s == ws ? "" : " (constant)");
+    }
+    static const char *const names[] = {"w_on_pre", "w_on_post"};
+    for (int side = 0; side < 2; side++) {
+        const strlist *l = side ? &t->on_post : &t->on_pre;
+        int found = 0;
+        for (int k = 0; k < l->n; k++) {
+            const char *q = l->s[k], *eq = strchr(q, '=');
+            while (*q == ' ') q++;
+            if (!eq || strncmp(q, "w", 1) != 0 || (q[1] != ' ' && q[1] != '=')) continue;
+            if (found++)
+                return free(text), bd_model_fail(R->m, &t->at, side ? ".on_post" : ".on_pre", BD_ERR_MODEL,
+                                                 "two statements assign w");
+            n += (size_t)snprintf(text + n, cap - n, "%s = %s : %s\n", names[side], eq + 1, e->syms[ws].unit_text);
+        }
+    }
+    bd_net_plastic *pl = calloc(1, sizeof *pl);
+    if (!pl) return free(text), nomem();
+    np->plastic = pl;
+    char label[300];
+    snprintf(label, sizeof label, "%s: weight rule of plasticity type '%s'", pr->path, t->name);
+    st = bd_eqs_parse(text, label, &pl->rule);
+    free(text);
+    if (st) return bd_model_context(R->m, &t->at, "", st);
+    const bd_eqs *r = pl->rule;
+    pl->w = bd_eqs_find(r, "w"), pl->on_pre = bd_eqs_find(r, names[0]), pl->on_post = bd_eqs_find(r, names[1]);
+    pl->pre_var = malloc((size_t)r->nsyms * sizeof *pl->pre_var);
+    pl->post_var = malloc((size_t)r->nsyms * sizeof *pl->post_var);
+    if (!pl->pre_var || !pl->post_var) return nomem();
+    for (int s = 0; s < r->nsyms && !st; s++) {
+        bd_symbol *y = &r->syms[s];
+        pl->pre_var[s] = pl->post_var[s] = -1;
+        if (s == 0 || s == pl->w || y->kind == BD_SYM_ALGEBRAIC) continue;
+        int te = bd_eqs_find(e, y->name);
+        if (e->syms[te].kind == BD_SYM_STATE) {
+            int side = 0;
+            for (int k = 0; k < t->post.n; k++) side |= !strcmp(t->post.s[k], y->name);
+            int v = trace_var(side ? post : pre, pr->pfx, y->name);
+            if (v < 0)
+                st = bd_model_fail(R->m, &t->at, side ? ".post" : ".pre", BD_ERR_MODEL, "trace '%s' of plasticity type "
+                                   "'%s' is listed in neither \"pre\" nor \"post\"", y->name, t->name);
+            else if (side) pl->post_var[s] = v;
+            else pl->pre_var[s] = v;
+            continue;
+        }
+        const mentry *over = pr->i->plasticity ? bd_mmap_get(&pr->i->plasticity->params, y->name) : NULL;
+        const mentry *def = bd_mmap_get(&t->params, y->name);
+        char sub[200];
+        snprintf(sub, sizeof sub, ".params.%s", y->name);
+        if (over) st = quantity(R, over->v.a, pr->env, &y->unit, &pr->i->plasticity->at, sub, &y->value);
+        else if (def) st = quantity(R, def->v.a, NULL, &y->unit, &t->at, sub, &y->value);
+        else st = bd_model_fail(R->m, &t->at, ".params", BD_ERR_MODEL, "parameter '%s' of plasticity type '%s' has no "
+                                "value", y->name, t->name);
+    }
+    return st;
+}
+
+/* A continuous projection: an explicit coupling, or a synapse whose state lives per presynaptic neuron. */
+static bd_status build_coupling(rctx *R, int j, bd_network *net, bd_net_proj *np)
+{
+    const rproj *pr = &R->projs[j];
+    const bd_minst *i = pr->i;
+    const bd_net_pop *pre = &net->pops[pr->pre], *post = &net->pops[pr->post];
+    bd_status st;
+    np->coupling = 1;
+    np->diffusive = i->coupling_mode && !strcmp(i->coupling_mode, "diffusive");
+    if (i->target) return bd_model_fail(R->m, &i->at, ".target", BD_ERR_MODEL, "a continuous projection has no \"target\"");
+    char src[3 * BD_EQ_NAME_MAX], fed[3 * BD_EQ_NAME_MAX];
+    const char *jsub = pr->syn_pre ? ".synapse" : ".coupling.source";
+    if (pr->syn_pre) {
+        snprintf(src, sizeof src, "%s__%s", pr->pfx, pr->syn_var);
+        snprintf(fed, sizeof fed, "%s", src);
+    } else {
+        char *t;
+        if ((st = bd_mr_subst(R, pr->env, i->coupling_source, &i->at, jsub, &t))) return st;
+        snprintf(src, sizeof src, "%s", t);
+        free(t);
+        snprintf(fed, sizeof fed, "%s__c", pr->pfx);
+    }
+    const unsigned kinds = 1u << BD_SYM_STATE | 1u << BD_SYM_ALGEBRAIC | 1u << BD_SYM_PARAM | 1u << BD_SYM_CONST;
+    if ((st = var_ref(R, pre->eqs, src, kinds, "a variable", pre->path, &i->at, jsub, &np->src_sym))) return st;
+    if ((st = var_ref(R, post->eqs, fed, 1u << BD_SYM_PARAM, "a parameter", post->path, &i->at, jsub, &np->fed))) return st;
+    const bd_unit *us = &pre->eqs->syms[np->src_sym].unit, *uf = &post->eqs->syms[np->fed].unit;
+    if (np->diffusive) {
+        if ((st = var_ref(R, post->eqs, src, kinds, "a variable", post->path, &i->at, jsub, &np->src_post))) return st;
+        if (memcmp(us->dim, post->eqs->syms[np->src_post].unit.dim, sizeof us->dim) != 0)
+            return bd_model_fail(R->m, &i->at, jsub, BD_ERR_UNITS, "diffusive coupling: '%s' has other units in '%s' and "
+                                 "'%s'", src, pre->path, post->path);
+    }
+    bd_unit w = {uf->scale / us->scale, {0}}; /* the weight converts the source's unit into the fed one */
+    for (int d = 0; d < 7; d++) w.dim[d] = (signed char)(uf->dim[d] - us->dim[d]);
+    if (!i->weight.a) return bd_model_fail(R->m, &i->at, "", BD_ERR_PARSE, "missing \"weight\"");
+    if ((st = dist(R, &i->weight, pr->env, &w, &i->at, ".weight", 0, &np->weight))) return st;
+    if ((st = proj_delay(R, pr, np))) return st;
+    return build_conn(R, j, net, np);
+}
+
 static bd_status build_proj(rctx *R, int j, bd_network *net, bd_net_proj *np)
 {
     const rproj *pr = &R->projs[j];
@@ -511,7 +682,21 @@ static bd_status build_proj(rctx *R, int j, bd_network *net, bd_net_proj *np)
     if (!(np->path = strdup(pr->path))) return nomem();
     np->pre = pr->pre, np->post = pr->post, np->id = (uint32_t)j;
     np->include_self = 1;
+    np->scale_var = np->src_sym = np->src_post = np->fed = np->target = -1;
+    if (i->coupling_source || pr->syn_pre) return build_coupling(R, j, net, np);
     char target[2 * BD_EQ_NAME_MAX + 4];
+    if (pr->stp) {
+        char name[3 * BD_EQ_NAME_MAX];
+        const bd_net_pop *pre = &net->pops[pr->pre];
+        snprintf(name, sizeof name, "%s_stp__%s", pr->pfx, pr->stp->scale);
+        int s = bd_eqs_find(pre->eqs, name);
+        np->scale_var = -1;
+        for (int v = 0; s >= 0 && v < pre->eqs->nodes; v++)
+            if (pre->eqs->odes[v].sym == s) np->scale_var = v;
+        if (np->scale_var < 0)
+            return bd_model_fail(R->m, &pr->stp->at, ".scale", BD_ERR_MODEL, "\"scale\" '%s' is not a state variable of "
+                                 "type '%s'", pr->stp->scale, pr->stp->name);
+    }
     if (pr->syn) {
         if (i->target) return bd_model_fail(R->m, &i->at, ".target", BD_ERR_MODEL, "a projection with a synapse targets "
                                             "the synapse's state: remove \"target\"");
@@ -532,8 +717,18 @@ static bd_status build_proj(rctx *R, int j, bd_network *net, bd_net_proj *np)
         return st;
     if (np->weight.kind == BD_DIST_FILE)
         return bd_model_fail(R->m, &i->at, ".weight", BD_ERR_UNSUPPORTED, "weights from a file are not supported in format 1");
-    if (i->delay && (st = ms_quantity(R, i->delay, pr->env, &i->at, ".delay", &np->delay_ms))) return st;
-    if (!(np->delay_ms >= 0)) return bd_model_fail(R->m, &i->at, ".delay", BD_ERR_MODEL, "negative delay");
+    if ((st = proj_delay(R, pr, np))) return st;
+    if (pr->pl && (st = build_plastic(R, pr, net, np))) return st;
+    return build_conn(R, j, net, np);
+}
+
+/* The connectivity rule of projection j and its storage. */
+static bd_status build_conn(rctx *R, int j, bd_network *net, bd_net_proj *np)
+{
+    const rproj *pr = &R->projs[j];
+    const bd_minst *i = pr->i;
+    const bd_net_pop *post = &net->pops[pr->post];
+    bd_status st = BD_OK;
     if (i->include_self) np->include_self = strcmp(i->include_self, "false") != 0;
     static const char *const stores[] = {"auto", "csr", "dense", "procedural"};
     if (i->storage) {
@@ -732,9 +927,35 @@ static bd_status resolve(rctx *R, bd_network *net)
             pr->syn = bd_mr_type(R, ty, &i->synapse->at, ".type", BD_TYPE_SYNAPSE, &st);
             free(ty);
             if (st) return st;
-            if (pr->syn->state && strcmp(pr->syn->state, "post") != 0)
-                return bd_model_fail(m, &pr->syn->at, ".state", BD_ERR_UNSUPPORTED, "format 1 supports state \"post\" only");
+            if (pr->syn->state && strcmp(pr->syn->state, "post") != 0 && strcmp(pr->syn->state, "pre") != 0)
+                return bd_model_fail(m, &pr->syn->at, ".state", BD_ERR_PARSE, "expected \"post\" or \"pre\"");
+            pr->syn_pre = pr->syn->state && !strcmp(pr->syn->state, "pre");
+            if (pr->syn->scale)
+                return bd_model_fail(m, &i->synapse->at, ".type", BD_ERR_MODEL, "type '%s' scales events (\"scale\"): use "
+                                     "it as the projection's \"stp\", before a synapse", pr->syn->name);
         }
+        if (i->stp) {
+            if ((st = bd_mr_subst(R, pr->env, i->stp->type, &i->stp->at, ".type", &ty))) return st;
+            pr->stp = bd_mr_type(R, ty, &i->stp->at, ".type", BD_TYPE_SYNAPSE, &st);
+            free(ty);
+            if (st) return st;
+            if (!pr->stp->scale || !pr->stp->state || strcmp(pr->stp->state, "pre"))
+                return bd_model_fail(m, &i->stp->at, ".type", BD_ERR_MODEL, "an \"stp\" type needs \"state\": \"pre\" and "
+                                     "\"scale\" (the variable that multiplies the weight), which '%s' lacks", pr->stp->name);
+            if (pr->syn_pre || i->coupling_source)
+                return bd_model_fail(m, &i->at, ".stp", BD_ERR_MODEL, "\"stp\" scales events; this projection is continuous");
+        }
+        if (i->plasticity) {
+            if ((st = bd_mr_subst(R, pr->env, i->plasticity->type, &i->plasticity->at, ".type", &ty))) return st;
+            pr->pl = bd_mr_type(R, ty, &i->plasticity->at, ".type", BD_TYPE_PLASTICITY, &st);
+            free(ty);
+            if (st) return st;
+            if (pr->syn_pre || i->coupling_source)
+                return bd_model_fail(m, &i->at, ".plasticity", BD_ERR_MODEL, "plasticity needs an event projection");
+        }
+        if (i->coupling_source && (i->synapse || i->target))
+            return bd_model_fail(m, &i->at, ".coupling", BD_ERR_MODEL, "a coupling projection has no \"synapse\" or "
+                                 "\"target\": it feeds \"into\" an input variable");
         if (i->output) {
             if (!i->synapse) return bd_model_fail(m, &i->at, ".output", BD_ERR_MODEL, "an output needs a \"synapse\"");
             if ((st = bd_mr_subst(R, pr->env, i->output->type, &i->output->at, ".type", &ty))) return st;

@@ -27,6 +27,10 @@ void bd_network_free(bd_network *net)
         bd_net_proj *pr = &net->projs[j];
         free(pr->path), free(pr->rows), free(pr->cols);
         dist_free(&pr->weight);
+        if (pr->plastic) {
+            bd_eqs_free(pr->plastic->rule);
+            free(pr->plastic->pre_var), free(pr->plastic->post_var), free(pr->plastic);
+        }
     }
     for (int j = 0; j < net->npoisson; j++) free(net->poisson[j].path);
     for (int m = 0; m < net->nmonitors; m++) free(net->monitors[m].name), free(net->monitors[m].indices);

@@ -82,6 +82,9 @@ static bd_status plan_pop(bd_run *r, int pi)
         const bd_symbol *y = &e->syms[j];
         if (y->kind != BD_SYM_PARAM && y->kind != BD_SYM_CONST) continue;
         const bd_dist *d = np->param_init ? &np->param_init[j] : NULL;
+        int fed = 0; /* written every step by a coupling projection */
+        for (int q = 0; q < net->nprojs; q++) fed |= net->projs[q].coupling && net->projs[q].post == pi && net->projs[q].fed == j;
+        if (fed) continue;
         if (d && d->kind != BD_DIST_CONST) {
             p->par[p->npar++] = j;
         } else if ((!d || isnan(d->a)) && isnan(y->value)) {
@@ -125,6 +128,8 @@ static bd_status plan_proj(bd_run *r, int j)
     if (np->pre < 0 || np->pre >= r->net->npops || np->post < 0 || np->post >= r->net->npops)
         return bd_fail(BD_ERR_MODEL, "projection '%s': population index out of range", name);
     run_pop *post = &r->pops[np->post], *pre = &r->pops[np->pre];
+    pj->input = -1;
+    if (np->coupling) return run_proj_plan(r, j);
     if (state_index(post->eqs, np->target) < 0)
         return bd_fail(BD_ERR_MODEL, "projection '%s': target is not a state variable of '%s'", name, post->path);
     if (!(np->delay_ms >= 0) || !isfinite(np->delay_ms))
@@ -145,6 +150,8 @@ static bd_status plan_proj(bd_run *r, int j)
         post->target_sym[post->ntargets++] = np->target;
     }
     pj->procedural = np->storage == BD_STORE_PROCEDURAL;
+    if (pj->procedural && (np->scale_var >= 0 || np->plastic))
+        return bd_fail(BD_ERR_UNSUPPORTED, "projection '%s': procedural storage cannot scale events or change weights", name);
     if (pj->procedural) {
         if (np->conn != BD_CONN_FIXED_PROB && np->conn != BD_CONN_FIXED_OUTDEGREE)
             return bd_fail(BD_ERR_UNSUPPORTED, "projection '%s': procedural storage needs fixed_prob or fixed_outdegree",
@@ -154,7 +161,7 @@ static bd_status plan_proj(bd_run *r, int j)
         if (np->weight.kind == BD_DIST_FILE)
             return bd_fail(BD_ERR_UNSUPPORTED, "projection '%s': procedural storage cannot take weights from a file", name);
     }
-    return BD_OK;
+    return run_proj_plan(r, j);
 }
 
 static bd_status plan_mon(bd_run *r, int m)
@@ -278,6 +285,7 @@ bd_status bd_run_new(bd_device *dev, const bd_network *net, const bd_run_opts *o
     }
     for (int p = 0; p < net->npops && !st; p++) st = run_pop_buffers(r, p);
     for (int j = 0; j < net->nprojs && !st; j++) st = run_proj_connect(r, j);
+    for (int j = 0; j < net->nprojs && !st; j++) st = run_proj_build(r, j);
     if (!st) st = bd_device_sync(dev);
     r->compile_s = tc;
     r->setup_s = now_s() - t0 - tc;
@@ -301,10 +309,12 @@ void bd_run_free(bd_run *r)
         bd_buffer_free(q->bad), bd_buffer_free(q->cnt), bd_buffer_free(q->vrec), bd_buffer_free(q->vmap);
         for (uint32_t s = 0; q->ring && s < q->ring_len; s++) bd_buffer_free(q->ring[s]);
         for (int j = 0; j < q->ntargets; j++) bd_buffer_free(q->in[j]);
+        for (int j = 0; j < q->nfed; j++) bd_buffer_free(q->fed[j]);
         free(q->ring), free(q->par), free(q->poisson);
     }
     for (int j = 0; r->projs && j < r->net->nprojs; j++) {
         bd_buffer_free(r->projs[j].rowptr), bd_buffer_free(r->projs[j].colidx), bd_buffer_free(r->projs[j].values);
+        run_proj_free(&r->projs[j]);
     }
     for (int m = 0; r->mons && m < r->net->nmonitors; m++) {
         run_mon *mo = &r->mons[m];
@@ -371,6 +381,12 @@ static bd_status queue_step(bd_run *r, uint64_t s, uint32_t row)
     const bd_network *net = r->net;
     for (int j = 0; j < net->nprojs; j++) {
         run_proj *pj = &r->projs[j];
+        if (pj->own) {
+            bd_status st = run_proj_queue(r, j, s);
+            if (st) return bd_fail_context(st, "projection '%s' on %s, step %llu", pj->np->path, r->info->name,
+                                           (unsigned long long)s);
+            continue;
+        }
         if (s < pj->delay) continue; /* nothing emitted yet that could be due */
         run_pop *pre = &r->pops[pj->np->pre], *post = &r->pops[pj->np->post];
         bd_buffer *spikes = pre->ring[(s - pj->delay) % pre->ring_len];
@@ -390,6 +406,7 @@ static bd_status queue_step(bd_run *r, uint64_t s, uint32_t row)
         if (q->b_refr >= 0) b[q->b_refr] = q->refr;
         if (q->b_rec >= 0) b[q->b_rec] = q->rec;
         for (int j = 0; j < q->ntargets; j++) b[q->b_in[j]] = q->in[j];
+        for (int j = 0; j < q->nfed; j++) b[q->b_fed[j]] = q->fed[j];
         if (q->nvm) b[q->b_vrec] = q->vrec, b[q->b_vmap] = q->vmap;
         uint32_t due = 0;
         for (int j = 0; j < q->nvm; j++) due |= (s + 1) % r->mons[q->vm[j]].every == 0 ? 1u << j : 0;

@@ -1,38 +1,20 @@
 /* The runner's host-side set-up: initial values and per-element parameters drawn from Philox with the
- * run seed, the device buffers of every population, and each projection's connectivity built from its
- * Philox stream (fixed_prob by geometric skipping and fixed_outdegree exactly as procedural rows,
- * all2all, one2one, explicit pairs) and stored transposed for the deterministic pull. */
+ * run seed (core/dist_init.c), the device buffers of every population, and each projection's connectivity
+ * generated from its Philox stream (core/conn_gen.c) with its weights, stored transposed for the
+ * deterministic pull. */
 #include "runner_impl.h"
+#include "conn_gen.h"
+#include "dist_init.h"
 #include "error.h"
-#include "philox.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-static void philox(const bd_run *r, uint32_t stream, uint32_t a, uint32_t b, uint32_t out[4])
-{
-    const uint32_t ctr[4] = {a, b, 0, stream}, key[2] = {r->key0, r->key1};
-    bd_philox4x32_10(ctr, key, out);
-}
-
-/* 53-bit uniforms in [0, 1) from two words each; Box-Muller with 1 - u in (0, 1]. */
-static double u53(uint32_t hi, uint32_t lo) { return (double)(((uint64_t)hi << 21) ^ (lo >> 11)) * 0x1.0p-53; }
-
 double run_dist_value(const bd_run *r, const bd_dist *d, uint32_t stream, uint32_t a, uint32_t b)
 {
-    uint32_t w[4];
-    switch (d->kind) {
-    case BD_DIST_CONST: return d->a;
-    case BD_DIST_FILE: return a < d->nvalues ? d->values[a] : NAN;
-    case BD_DIST_UNIFORM:
-        philox(r, stream, a, b, w);
-        return d->a + (d->b - d->a) * u53(w[0], w[1]);
-    case BD_DIST_NORMAL:
-        philox(r, stream, a, b, w);
-        return d->a + d->b * sqrt(-2 * log(1 - u53(w[0], w[1]))) * cos(6.283185307179586 * u53(w[2], w[3]));
-    }
-    return NAN;
+    const uint32_t key[2] = {r->key0, r->key1};
+    return bd_dist_draw(d, key, stream, a, b);
 }
 
 static void put(void *p, bd_dtype t, size_t j, double v)
@@ -108,124 +90,51 @@ bd_status run_pop_buffers(bd_run *r, int pi)
     return st;
 }
 
-/* A growing forward CSR (rows = pre). */
-typedef struct fwd {
-    uint32_t *rowptr, *col;
-    size_t nnz, cap;
-} fwd;
-
-static int fwd_reserve(fwd *f, size_t more)
-{
-    if (f->nnz + more <= f->cap) return 0;
-    size_t cap = f->cap ? f->cap : 1024;
-    while (cap < f->nnz + more) cap *= 2;
-    uint32_t *c = realloc(f->col, cap * sizeof *c);
-    if (!c) return -1;
-    f->col = c;
-    f->cap = cap;
-    return 0;
-}
-
-static bd_status build_rows(bd_run *r, const run_proj *pj, size_t n_pre, size_t n_post, fwd *f, size_t **order)
-{
-    const bd_net_proj *np = pj->np;
-    const char *name = np->path;
-    int self = np->pre == np->post && !np->include_self; /* i -> i pairs removed */
-    f->rowptr = malloc((n_pre + 1) * sizeof *f->rowptr);
-    if (!f->rowptr) return bd_fail(BD_ERR_NOMEM, "projection '%s': out of memory for its connectivity", name);
-    if (np->conn == BD_CONN_EXPLICIT) {
-        /* a stable counting sort by row keeps the given order within a row (weights from a file follow it) */
-        memset(f->rowptr, 0, (n_pre + 1) * sizeof *f->rowptr);
-        for (size_t s = 0; s < np->nnz; s++) {
-            if (np->rows[s] >= n_pre || np->cols[s] >= n_post)
-                return bd_fail(BD_ERR_MODEL, "projection '%s': pair %zu (%u -> %u) is outside %zu x %zu", name, s,
-                               np->rows[s], np->cols[s], n_pre, n_post);
-            f->rowptr[np->rows[s] + 1]++;
-        }
-        for (size_t i = 0; i < n_pre; i++) f->rowptr[i + 1] += f->rowptr[i];
-        *order = malloc((np->nnz ? np->nnz : 1) * sizeof **order);
-        uint32_t *fill = calloc(n_pre ? n_pre : 1, sizeof *fill);
-        if (!*order || !fill || fwd_reserve(f, np->nnz ? np->nnz : 1)) {
-            free(fill);
-            return bd_fail(BD_ERR_NOMEM, "projection '%s': out of memory for its connectivity", name);
-        }
-        for (size_t s = 0; s < np->nnz; s++) {
-            size_t at = f->rowptr[np->rows[s]] + fill[np->rows[s]]++;
-            f->col[at] = np->cols[s];
-            (*order)[at] = s;
-        }
-        free(fill);
-        f->nnz = np->nnz;
-        return BD_OK;
-    }
-    if (np->conn == BD_CONN_ONE2ONE && n_pre != n_post)
-        return bd_fail(BD_ERR_MODEL, "projection '%s': one2one needs pre and post of one size (%zu and %zu)", name,
-                       n_pre, n_post);
-    if (fwd_reserve(f, 1)) return bd_fail(BD_ERR_NOMEM, "projection '%s': out of memory", name);
-    bd_procedural proc = {.seed = r->key0 ^ r->key1, .proj_id = np->id, .n_pre = n_pre, .n_post = n_post - (self ? 1 : 0),
-                          .conn = np->conn == BD_CONN_FIXED_PROB ? BD_PROC_FIXED_PROB : BD_PROC_FIXED_OUTDEGREE,
-                          .p = np->p, .outdegree = np->k, .weight = BD_WEIGHT_CONSTANT, .w0 = 1};
-    for (size_t pre = 0; pre < n_pre; pre++) {
-        f->rowptr[pre] = (uint32_t)f->nnz;
-        if (f->nnz > UINT32_MAX - n_post)
-            return bd_fail(BD_ERR_LIMIT, "projection '%s': more than 2^32 synapses", name);
-        size_t len = 0;
-        if (np->conn == BD_CONN_ALL2ALL) {
-            if (fwd_reserve(f, n_post)) return bd_fail(BD_ERR_NOMEM, "projection '%s': out of memory", name);
-            for (size_t q = 0; q < n_post; q++)
-                if (!(self && q == pre)) f->col[f->nnz + len++] = (uint32_t)q;
-        } else if (np->conn == BD_CONN_ONE2ONE) {
-            if (fwd_reserve(f, 1)) return bd_fail(BD_ERR_NOMEM, "projection '%s': out of memory", name);
-            if (!self) f->col[f->nnz + len++] = (uint32_t)pre;
-        } else {
-            for (;;) {
-                bd_status st = bd_procedural_row(&proc, (uint32_t)pre, f->col + f->nnz, NULL, f->cap - f->nnz, &len);
-                if (st) return bd_fail_context(st, "projection '%s'", name);
-                if (len <= f->cap - f->nnz) break;
-                if (fwd_reserve(f, len)) return bd_fail(BD_ERR_NOMEM, "projection '%s': out of memory", name);
-            }
-            if (self) /* drawn over the n_post - 1 others: skip over i itself */
-                for (size_t q = 0; q < len; q++) f->col[f->nnz + q] += f->col[f->nnz + q] >= pre;
-        }
-        f->nnz += len;
-    }
-    f->rowptr[n_pre] = (uint32_t)f->nnz;
-    return BD_OK;
-}
-
 bd_status run_proj_connect(bd_run *r, int j)
 {
     run_proj *pj = &r->projs[j];
     const bd_net_proj *np = pj->np;
+    const bd_dist *wd = &np->weight;
     const char *name = np->path;
     size_t n_pre = r->pops[np->pre].n, n_post = r->pops[np->post].n;
+    const uint32_t key[2] = {r->key0, r->key1};
     if (pj->procedural) {
-        const bd_dist *w = &np->weight;
+        /* the devices regenerate constant, uniform and normal weights only (xavier & co. resolve to these) */
+        if (wd->kind != BD_DIST_CONST && wd->kind != BD_DIST_UNIFORM && wd->kind != BD_DIST_NORMAL)
+            return bd_fail(BD_ERR_UNSUPPORTED, "projection '%s': procedural storage takes constant, uniform or normal "
+                           "weights (xavier, kaiming and lecun are uniform or normal)", name);
         pj->proc = (bd_procedural){.seed = r->key0 ^ r->key1, .proj_id = np->id, .n_pre = n_pre, .n_post = n_post,
                                    .conn = np->conn == BD_CONN_FIXED_PROB ? BD_PROC_FIXED_PROB : BD_PROC_FIXED_OUTDEGREE,
-                                   .p = np->p, .outdegree = np->k, .w0 = w->a, .w1 = w->b,
-                                   .weight = w->kind == BD_DIST_UNIFORM ? BD_WEIGHT_UNIFORM
-                                             : w->kind == BD_DIST_NORMAL ? BD_WEIGHT_NORMAL : BD_WEIGHT_CONSTANT};
+                                   .p = np->p, .outdegree = np->k, .w0 = wd->a, .w1 = wd->b,
+                                   .weight = wd->kind == BD_DIST_UNIFORM ? BD_WEIGHT_UNIFORM
+                                             : wd->kind == BD_DIST_NORMAL ? BD_WEIGHT_NORMAL : BD_WEIGHT_CONSTANT};
         return BD_OK;
     }
-    fwd f = {0};
-    size_t *order = NULL;
+    bd_conn_rows f;
     void *val = NULL, *tval = NULL;
     uint32_t *trp = NULL, *tci = NULL;
-    bd_status st = build_rows(r, pj, n_pre, n_post, &f, &order);
-    int constant = np->weight.kind == BD_DIST_CONST;
-    if (!st && np->weight.kind == BD_DIST_FILE && np->weight.nvalues != f.nnz)
-        st = bd_fail(BD_ERR_MODEL, "projection '%s': %zu weights from the file for %zu synapses", name,
-                     np->weight.nvalues, f.nnz);
+    double *mat = NULL;
+    bd_status st = bd_conn_generate(np, n_pre, n_post, key, &f);
+    if (st) return st;
+    int constant = wd->kind == BD_DIST_CONST;
+    if (wd->kind == BD_DIST_FILE && wd->nvalues != f.nnz)
+        st = bd_fail(BD_ERR_MODEL, "projection '%s': %zu weights from the file for %zu synapses", name, wd->nvalues, f.nnz);
+    uint32_t stream = ((uint32_t)STREAM_WEIGHT << 24) | (np->id & 0xFFFFFFu);
+    if (!st && wd->kind == BD_DIST_ORTHOGONAL && (st = bd_dist_orthogonal(n_pre, n_post, wd->a, key, stream, &mat)))
+        bd_fail_context(st, "projection '%s'", name);
     if (!st && !constant) {
         val = malloc((f.nnz ? f.nnz : 1) * r->es);
         if (!val) st = bd_fail(BD_ERR_NOMEM, "projection '%s': out of memory for %zu weights", name, f.nnz);
-        uint32_t stream = ((uint32_t)STREAM_WEIGHT << 24) | (np->id & 0xFFFFFFu);
+        /* element-wise kinds: counter (pre, slot in the row) as always; FILE: the pair's place in the file;
+         * pair kinds: the (pre, post) value */
         for (size_t pre = 0; pre < n_pre && !st; pre++)
             for (uint32_t s = f.rowptr[pre]; s < f.rowptr[pre + 1]; s++) {
-                uint32_t a = (uint32_t)pre, b = s - f.rowptr[pre];
-                if (np->weight.kind == BD_DIST_FILE) a = (uint32_t)(order ? order[s] : s), b = 0;
-                put(val, r->t, s, run_dist_value(r, &np->weight, stream, a, b));
+                double v;
+                if (mat) v = mat[pre * n_post + f.col[s]];
+                else if (bd_dist_is_pair(wd)) v = bd_dist_pair(wd, pre, f.col[s]);
+                else if (wd->kind == BD_DIST_FILE) v = bd_dist_draw(wd, key, stream, (uint32_t)(f.order ? f.order[s] : s), 0);
+                else v = bd_dist_draw(wd, key, stream, (uint32_t)pre, s - f.rowptr[pre]);
+                put(val, r->t, s, v);
             }
     }
     if (!st) {
@@ -241,7 +150,8 @@ bd_status run_proj_connect(bd_run *r, int j)
                      "%s; use \"storage\": \"procedural\"", name, f.nnz, (unsigned long long)r->info->max_binding_bytes,
                      r->info->name);
     pj->at = (bd_csr){.rows = n_post, .cols = n_pre, .nnz = f.nnz, .rowptr = pj->rowptr, .colidx = pj->colidx,
-                      .values = constant ? NULL : pj->values, .weight = np->weight.a};
-    free(f.rowptr), free(f.col), free(order), free(val), free(tval), free(trp), free(tci);
+                      .values = constant ? NULL : pj->values, .weight = wd->a};
+    bd_conn_rows_free(&f);
+    free(mat), free(val), free(tval), free(trp), free(tci);
     return st;
 }

@@ -11,6 +11,7 @@
 
 #define RUN_MAX_TARGETS 6  /* distinct input variables of one population fed by projections */
 #define RUN_MAX_VARMON 32  /* variable monitors per population (a bit each in the kernel's `due` mask) */
+#define RUN_MAX_FED 16     /* parameters of one population fed by coupling projections */
 
 /* Philox streams (counter word 3 = kind << 24 | id), so every random quantity has its own sequence. */
 enum { STREAM_STATE = 1, STREAM_PARAM = 2, STREAM_WEIGHT = 3, STREAM_POISSON = 4, STREAM_NOISE = 5 };
@@ -34,6 +35,9 @@ typedef struct run_pop {
     size_t vm_cols;       /* columns of one record row */
     int *poisson;         /* indices of the network's Poisson inputs into this population */
     int npoisson;
+    int nfed;             /* parameters written every step by coupling projections (runner_proj.c) */
+    int fed_sym[RUN_MAX_FED], b_fed[RUN_MAX_FED];
+    bd_buffer *fed[RUN_MAX_FED];
     /* kernel and buffer slots */
     bd_ir *ir;
     bd_kernel *kern;
@@ -53,6 +57,13 @@ typedef struct run_proj {
     bd_procedural proc;
     bd_buffer *rowptr, *colidx, *values; /* transposed CSR: rows = post */
     bd_csr at;
+    /* runner_proj.c: projections the bd_event_* ops cannot deliver (scaled or plastic events, couplings)
+     * and all2all projections with one weight (a sum over pre instead of a matrix) get kernels of their own */
+    int own, fast, fed_slot;
+    uint32_t hist_len;    /* coupling with a delay: slots of the ring of source values (delay + 1) */
+    bd_buffer *hist, *sum;
+    bd_ir *ir[3];         /* 0: record the source into the ring, 1: sum over pre (fast), 2: deliver */
+    bd_kernel *kern[3];
 } run_proj;
 
 typedef struct run_mon {
@@ -106,6 +117,17 @@ bd_status run_pop_buffers(bd_run *r, int pi);
 bd_status run_proj_connect(bd_run *r, int j);
 /* A device buffer of `bytes` from host data (or zeros); what names it in messages. */
 bd_status run_buffer(bd_run *r, size_t bytes, const void *host, bd_buffer **out, const char *what, const char *owner);
+
+/* runner_proj.c */
+/* Plans projection j's own kernels (after plan_proj): fed parameters, fast path, ring. */
+bd_status run_proj_plan(bd_run *r, int j);
+/* Builds, compiles and allocates them (after the populations' buffers and the connectivity). */
+bd_status run_proj_build(bd_run *r, int j);
+/* Queues them for step s. */
+bd_status run_proj_queue(bd_run *r, int j, uint64_t s);
+void run_proj_free(run_proj *pj);
+/* The buffers holding a projection's state (plastic weights, source ring) for checkpoints; count. */
+int run_proj_state(const bd_run *r, int j, bd_buffer **bufs, size_t *bytes);
 
 /* runner_out.c */
 uint64_t run_model_hash(const bd_run *r);

@@ -78,6 +78,7 @@ static bd_status build_body(bd_run *r, int pi, bd_ir *k, bd_ir_val *x, bd_ir_val
         }
     for (int q = 0; q < p->npar; q++)
         vals[p->par[q]] = bd_ir_let(k, bd_ir_load(k, p->b_par, add(k, mul(k, u32c(k, q), nn), i)));
+    for (int f = 0; f < p->nfed; f++) vals[p->fed_sym[f]] = bd_ir_let(k, bd_ir_load(k, p->b_fed[f], i));
     for (int v = 0; v < p->nstate; v++) x[v] = bd_ir_var(k, bd_ir_load(k, p->b_state, add(k, mul(k, u32c(k, v), nn), i)));
 
     bd_integrate_opts opts;
@@ -220,6 +221,7 @@ bd_status run_build_kernel(bd_run *r, int pi)
     if (p->refractory) BUF(b_refr, BD_I32, 1);
     if (p->spike_rec) BUF(b_rec, BD_U32, 1);
     for (int j = 0; j < p->ntargets; j++) BUF(b_in[j], t, 1);
+    for (int j = 0; j < p->nfed; j++) BUF(b_fed[j], t, 0);
     if (p->nvm) {
         BUF(b_vrec, t, 1);
         BUF(b_vmap, BD_U32, 0);

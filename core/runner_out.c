@@ -53,6 +53,8 @@ uint64_t run_model_hash(const bd_run *r)
         fnv_f64(&f, np->p);
         fnv_u64(&f, r->projs[j].delay);
         fnv_u64(&f, (uint64_t)np->target);
+        fnv_u64(&f, ((uint64_t)(uint32_t)np->coupling << 32) | (uint32_t)np->scale_var);
+        fnv_u64(&f, (uint64_t)(np->plastic != NULL));
     }
     for (int q = 0; q < net->npoisson; q++) {
         fnv_str(&f, net->poisson[q].path);
@@ -238,6 +240,12 @@ static size_t pieces(const bd_run *r, piece *out)
         for (uint32_t s = 0; s < q->ring_len; s++) PUT(q->ring[s], q->n * 4);
         PUT(q->bad, 2 * q->n * 4);
         for (int j = 0; j < q->ntargets; j++) PUT(q->in[j], q->n * r->es);
+    }
+    for (int j = 0; j < r->net->nprojs; j++) {
+        bd_buffer *b[2];
+        size_t bytes[2];
+        int n = run_proj_state(r, j, b, bytes);
+        for (int m = 0; m < n; m++) PUT(b[m], bytes[m]);
     }
 #undef PUT
     return k;

@@ -490,7 +490,7 @@ static bd_status to_plain(bd_xp_check *c, bd_expr **pp, cres *r, const char *fna
 
 static const char *const fn_names[BD_FN_COUNT] = {
     "exp", "log", "log1p", "expm1", "exprel", "pow", "sqrt", "abs", "sign", "sin", "cos", "tan", "tanh",
-    "sigmoid", "min", "max", "clip", "heaviside", "where",
+    "sigmoid", "min", "max", "clip", "heaviside", "where", "rand", "dt",
 };
 
 static bd_status check(bd_xp_check *c, bd_expr **pp, cres *r);
@@ -543,7 +543,11 @@ static bd_status check_call(bd_xp_check *c, bd_expr *e, cres *rs, cres *r)
         *r = rs[0];
         r->val = fabs(r->val);
         return BD_OK;
-    case BD_FN_SIGN: case BD_FN_HEAVISIDE:
+    case BD_FN_SIGN: case BD_FN_HEAVISIDE: case BD_FN_RAND: /* pure numbers (rand() is never a constant) */
+        return BD_OK;
+    case BD_FN_DT: /* the step, a time in ms whose value only the kernel knows */
+        r->u.scale = 1e-3;
+        r->u.d2[BD_DIM_S] = 2;
         return BD_OK;
     case BD_FN_MIN: case BD_FN_MAX: case BD_FN_CLIP:
         st = unify(c, args, rs, e->nargs, label, r);
@@ -647,7 +651,7 @@ bd_status bd_xp_normalise(bd_xp_check *c, bd_expr **e, const bd_uq *want, const 
 /* A delay is fixed while the system runs: it may not depend on time, states or noise. */
 static const bd_expr *non_constant(const bd_eqs *eqs, const bd_expr *e)
 {
-    if (e->kind == BD_EX_DELAY) return e;
+    if (e->kind == BD_EX_DELAY || (e->kind == BD_EX_CALL && (e->op == BD_FN_RAND || e->op == BD_FN_DT))) return e;
     if (e->kind == BD_EX_SYM && e->sym >= 0) {
         bd_sym_kind k = eqs->syms[e->sym].kind;
         if (k != BD_SYM_PARAM && k != BD_SYM_CONST) return e;

@@ -55,6 +55,8 @@ static double ev(const bd_eqs *q, const bd_expr *e, const double *v)
         case BD_FN_CLIP: return fmin(fmax(a, b), c);
         case BD_FN_HEAVISIDE: return a > 0 ? 1 : a == 0 ? 0.5 : 0;
         case BD_FN_WHERE: return a ? b : c;
+        case BD_FN_RAND: /* no host value */
+        case BD_FN_DT:
         case BD_FN_COUNT: break;
         }
     }

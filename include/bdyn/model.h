@@ -21,7 +21,8 @@ typedef struct bd_minst bd_minst; /* an instance: population, projection, input,
                                      (a neuron's channel, a projection's synapse or output) */
 
 typedef enum bd_type_kind {
-    BD_TYPE_NEURON, BD_TYPE_CHANNEL, BD_TYPE_SYNAPSE, BD_TYPE_OUTPUT, BD_TYPE_RATE, BD_TYPE_INPUT, BD_TYPE_GROUP
+    BD_TYPE_NEURON, BD_TYPE_CHANNEL, BD_TYPE_SYNAPSE, BD_TYPE_OUTPUT, BD_TYPE_RATE, BD_TYPE_INPUT, BD_TYPE_GROUP,
+    BD_TYPE_PLASTICITY
 } bd_type_kind;
 
 /* How a per-element value is given: one quantity (a), uniform in [a, b), normal (mean a, sd b), or a
