@@ -9,6 +9,8 @@ int cmd_demo(int argc, char **argv);
 int cmd_integrate(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_measure(int argc, char **argv);
+int cmd_list_types(int argc, char **argv);
 
 
 /* Prints "bdyn <cmd>: <message>" and returns the usage-error exit code 2. */

@@ -21,6 +21,10 @@ static const char usage[] =
     "                                           and rates (NPY), figures (PNG) and a manifest\n"
     "  check MODEL.json                         validate a model file (docs/model-format.md) and summarise it;\n"
     "                                           exit 2 with file:line:col and the JSON path when it is invalid\n"
+    "  measure MEASURE INPUT [--json] [--out FILE.npy] ...\n"
+    "                                           rate, raster, cv, fano, coherence, synchrony, fc or spectrum\n"
+    "                                           of a run's monitor (docs/measures.md)\n"
+    "  list-types [NAME] [--kind K] [--markdown] list the built-in types: kind, doc, parameters, equations\n"
     "  version                                  print the version\n";
 
 int cli_usage_error(const char *cmd, const char *fmt, ...)
@@ -51,6 +55,8 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "integrate") == 0) return cmd_integrate(argc - 1, argv + 1);
     if (strcmp(argv[1], "check") == 0) return cmd_check(argc - 1, argv + 1);
     if (strcmp(argv[1], "run") == 0) return cmd_run(argc - 1, argv + 1);
+    if (strcmp(argv[1], "measure") == 0) return cmd_measure(argc - 1, argv + 1);
+    if (strcmp(argv[1], "list-types") == 0) return cmd_list_types(argc - 1, argv + 1);
     if (strcmp(argv[1], "version") == 0) {
         printf("bdyn %s\n", BDYN_VERSION);
         return 0;

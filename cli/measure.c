@@ -257,7 +257,7 @@ static int read_manifest(input *in, char *err, size_t cap)
         const cJSON *pe = cJSON_IsString(pop) ? cJSON_GetObjectItemCaseSensitive(pops, pop->valuestring) : NULL;
         const cJSON *size = cJSON_GetObjectItemCaseSensitive(pe, "size");
         if (!cJSON_IsString(kind) || !cJSON_IsNumber(dt) || !cJSON_IsNumber(st) || !cJSON_IsNumber(size)) {
-            snprintf(err, cap, "'%s': monitor '%s' lacks kind, population size, dt_ms or steps", path, in->name);
+            snprintf(err, cap, "'%.4000s': monitor '%.100s' lacks kind, population size, dt_ms or steps", path, in->name);
             rc = -1;
         } else {
             in->manifest = 1;
@@ -742,9 +742,9 @@ static int m_spectrum(const opts *o, const input *in)
     for (size_t k = 1; k < nf; k++)
         if (f[k] >= fmin && f[k] <= fmax_ && p[k] > best) best = p[k], kb = k;
     if (best < 0) {
-        free(f), free(p);
-        return fail_msg("no frequency in [%g, %g] Hz (resolution %g Hz, up to %g Hz)", fmin, fmax_, nf > 1 ? f[1] : 0,
-                        nf ? f[nf - 1] : 0);
+        fail_msg("no frequency in [%g, %g] Hz (resolution %g Hz, up to %g Hz)", fmin, fmax_, nf > 1 ? f[1] : 0,
+                 nf ? f[nf - 1] : 0);
+        return free(f), free(p), 1;
     }
     peak = f[kb];
     double df = nf > 1 ? f[1] - f[0] : 0;

@@ -152,7 +152,8 @@ bd_status bd_dist_orthogonal(size_t n_pre, size_t n_post, double gain, const uin
         return bd_fail(BD_ERR_LIMIT, "orthogonal weights of %zu x %zu: too large for the host QR (at most 2^26 "
                        "entries and r*c^2 <= 4e10)", n_pre, n_post);
     /* q holds the c columns of length r, column-major: the Gaussian matrix, then Q in place */
-    double *q = malloc((r * c ? r * c : 1) * sizeof *q), *m = malloc((r * c ? r * c : 1) * sizeof *m);
+    size_t cells = r * c > 0 ? r * c : 1;
+    double *q = malloc(cells * sizeof *q), *m = malloc(cells * sizeof *m);
     if (!q || !m) {
         free(q), free(m);
         return bd_fail(BD_ERR_NOMEM, "orthogonal weights: out of memory for %zu x %zu", n_pre, n_post);

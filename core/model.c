@@ -251,7 +251,7 @@ bd_status bd_model_add_type(bd_model *m, const char *name, bd_type_kind kind, bd
 {
     if (!m || !name || !out) return bd_fail(BD_ERR_INVALID_ARG, "bd_model_add_type: NULL argument");
     *out = NULL;
-    if ((unsigned)kind > BD_TYPE_GROUP) return bd_fail(BD_ERR_INVALID_ARG, "bd_model_add_type: bad kind %d", (int)kind);
+    if ((unsigned)kind > BD_TYPE_PLASTICITY) return bd_fail(BD_ERR_INVALID_ARG, "bd_model_add_type: bad kind %d", (int)kind);
     bd_mtype *t = calloc(1, sizeof *t);
     if (!t) return nomem();
     t->m = m;

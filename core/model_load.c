@@ -100,7 +100,9 @@ static bd_status string_value(const loader *L, const cJSON *v, const char *jpath
     return BD_OK;
 }
 
-/* A quantity, or an initializer {"uniform": [lo, hi]} | {"normal": [mean, sd]} | {"file": "x.npy"}. */
+/* A quantity, or an initializer {"uniform": [lo, hi]} | {"normal": [mean, sd]} | {"file": "x.npy"} |
+ * {"constant": q} | any other initializer of docs/toolbox.md, kept as its JSON text (BD_INIT_SPEC) and
+ * checked when the model is resolved, where the units and sizes are known. */
 static bd_status init_value(const loader *L, const cJSON *v, const char *jpath, bd_init_kind *kind, char *a, char *b,
                             size_t cap)
 {
@@ -115,17 +117,37 @@ static bd_status init_value(const loader *L, const cJSON *v, const char *jpath, 
         if (s != a) snprintf(a, cap, "%s", s);
         return BD_OK;
     }
-    static const char *const keys[] = {"uniform", "normal", "file"};
-    if ((st = check_keys(L, v, jpath, keys, 3))) return st;
+    static const char *const keys[] = {"uniform", "normal", "file", "constant", "truncated_normal", "lognormal",
+                                       "gamma", "exponential", "xavier_uniform", "xavier_normal", "kaiming_uniform",
+                                       "kaiming_normal", "lecun_uniform", "lecun_normal", "orthogonal",
+                                       "gaussian_decay", "dog_decay", "from_conn"};
+    const size_t nkeys = sizeof keys / sizeof keys[0];
+    if ((st = check_keys(L, v, jpath, keys, nkeys))) return st;
     const cJSON *it = v->child;
     if (!it || it->next)
-        return fail(L, jpath, BD_ERR_PARSE, "an initializer has one key: \"uniform\", \"normal\" or \"file\"");
+        return fail(L, jpath, BD_ERR_PARSE, "an initializer has one key, such as \"uniform\", \"normal\", \"file\" or "
+                    "\"gamma\" (docs/toolbox.md)");
     char sub[600];
     sub_path(sub, sizeof sub, jpath, it->string);
     if (strcmp(it->string, "file") == 0) {
         if ((st = string_value(L, it, sub, &s))) return st;
         *kind = BD_INIT_FILE;
         snprintf(a, cap, "%s", s);
+        return BD_OK;
+    }
+    if (strcmp(it->string, "constant") == 0) {
+        if ((st = scalar_text(L, it, sub, "a quantity", a, cap, &s))) return st;
+        if (s != a) snprintf(a, cap, "%s", s);
+        return BD_OK;
+    }
+    if (strcmp(it->string, "uniform") != 0 && strcmp(it->string, "normal") != 0) {
+        char *text = cJSON_PrintUnformatted(v);
+        if (!text) return fail(L, jpath, BD_ERR_NOMEM, "out of memory");
+        size_t n = strlen(text);
+        if (n < cap) memcpy(a, text, n + 1);
+        free(text);
+        if (n >= cap) return fail(L, jpath, BD_ERR_LIMIT, "initializer longer than %zu characters of JSON", cap - 1);
+        *kind = BD_INIT_SPEC;
         return BD_OK;
     }
     *kind = it->string[0] == 'u' ? BD_INIT_UNIFORM : BD_INIT_NORMAL;
@@ -292,12 +314,18 @@ static bd_status part(loader *L, const cJSON *v, const char *jpath, bd_minst *pr
     return values(L, get(v, "params"), sub, p, 0);
 }
 
+/* The connectivity object: one rule and the options include_self and storage. The rules of format 1 keep
+ * their scalar text; the toolbox rules (docs/toolbox.md) are stored as the JSON text of their value and
+ * checked when the model is resolved (${name} substitution works on that text). */
 static bd_status conn(loader *L, const cJSON *v, const char *jpath, bd_minst *i)
 {
-    static const char *const keys[] = {"all2all", "one2one", "fixed_prob", "fixed_outdegree", "file", "include_self",
-                                       "storage"};
+    static const char *const keys[] = {"all2all", "one2one", "fixed_prob", "fixed_outdegree", "file", "fixed_pre_num",
+                                       "fixed_post_num", "fixed_total_num", "gaussian_prob", "grid4", "grid8",
+                                       "gridN", "small_world", "scale_free_ba", "ij", "csr", "matrix",
+                                       "include_self", "storage"};
+    const size_t nkeys = sizeof keys / sizeof keys[0];
     if (!cJSON_IsObject(v)) return fail(L, jpath, BD_ERR_PARSE, "expected a connectivity object such as {\"fixed_prob\": 0.02}");
-    bd_status st = check_keys(L, v, jpath, keys, 7);
+    bd_status st = check_keys(L, v, jpath, keys, nkeys);
     if (st) return st;
     int nkinds = 0;
     char sub[600], buf[64];
@@ -312,19 +340,28 @@ static bd_status conn(loader *L, const cJSON *v, const char *jpath, bd_minst *i)
             continue;
         }
         if (nkinds++)
-            return fail(L, sub, BD_ERR_PARSE, "a second connectivity rule: give one of all2all, one2one, fixed_prob, "
-                        "fixed_outdegree, file");
+            return fail(L, sub, BD_ERR_PARSE, "a second connectivity rule: give one rule (all2all, one2one, fixed_prob, "
+                        "fixed_outdegree, fixed_pre_num, ..., docs/toolbox.md)");
         s = NULL;
-        if (!strcmp(it->string, "fixed_prob") || !strcmp(it->string, "fixed_outdegree")) {
+        char *text = NULL;
+        int classic = !strcmp(it->string, "fixed_prob") || !strcmp(it->string, "fixed_outdegree");
+        if (classic && !cJSON_IsObject(it)) {
             if ((st = scalar_text(L, it, sub, "a number", buf, sizeof buf, &s))) return st;
         } else if (!strcmp(it->string, "file")) {
             if ((st = string_value(L, it, sub, &s))) return st;
-        } else if (!cJSON_IsObject(it) || it->child) {
-            return fail(L, sub, BD_ERR_PARSE, "expected {}");
+        } else if (!strcmp(it->string, "all2all") || !strcmp(it->string, "one2one")) {
+            if (!cJSON_IsObject(it) || it->child) return fail(L, sub, BD_ERR_PARSE, "expected {}");
+        } else {
+            if (!(text = cJSON_PrintUnformatted(it))) return fail(L, sub, BD_ERR_NOMEM, "out of memory");
+            s = text;
         }
-        if ((st = bd_minst_set_conn(i, it->string, s))) return ctx(L, sub, st);
+        st = bd_minst_set_conn(i, it->string, s);
+        free(text);
+        if (st) return ctx(L, sub, st);
     }
-    if (!nkinds) return fail(L, jpath, BD_ERR_PARSE, "missing the rule: all2all, one2one, fixed_prob, fixed_outdegree or file");
+    if (!nkinds)
+        return fail(L, jpath, BD_ERR_PARSE, "missing the rule: all2all, one2one, fixed_prob, fixed_outdegree, ... "
+                    "(docs/toolbox.md)");
     return BD_OK;
 }
 

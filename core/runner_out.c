@@ -202,6 +202,21 @@ bd_status bd_run_write(const bd_run *r, const char *dir)
     }
     cJSON *list = cJSON_AddArrayToObject(m, "monitors");
     bd_status st = BD_OK;
+    for (int j = 0; j < net->nprojs && !st; j++) { /* plastic weights at the end of the run */
+        if (!r->projs[j].np->plastic) continue;
+        const char *path = r->projs[j].np->path;
+        double *w;
+        int32_t *pre, *post;
+        size_t n;
+        if ((st = bd_run_weights(r, path, &w, &pre, &post, &n))) break;
+        char stem[400];
+        snprintf(stem, sizeof stem, "weights_%.300s", path);
+        cJSON *o = cJSON_GetObjectItem(projs, path), *files = cJSON_AddObjectToObject(o, "files");
+        st = npy(dir, stem, "", BD_F64, 1, n, 0, w, files, "w");
+        if (!st) st = npy(dir, stem, "_pre", BD_I32, 1, n, 0, pre, files, "pre");
+        if (!st) st = npy(dir, stem, "_post", BD_I32, 1, n, 0, post, files, "post");
+        free(w), free(pre), free(post);
+    }
     for (int k = 0; k < net->nmonitors && !st; k++) st = write_monitor(r, k, dir, list);
     char *text = st ? NULL : cJSON_Print(m);
     cJSON_Delete(m);

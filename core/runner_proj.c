@@ -387,3 +387,35 @@ int run_proj_state(const bd_run *r, int j, bd_buffer **bufs, size_t *bytes)
     if (pj->hist) bufs[n] = pj->hist, bytes[n++] = (size_t)pj->hist_len * r->pops[pj->np->pre].n * r->es;
     return n;
 }
+
+bd_status bd_run_weights(const bd_run *r, const char *proj, double **w, int32_t **pre, int32_t **post, size_t *n)
+{
+    if (!r || !proj || !w || !pre || !post || !n) return bd_fail(BD_ERR_INVALID_ARG, "bd_run_weights: NULL argument");
+    *w = NULL, *pre = *post = NULL, *n = 0;
+    int j = 0;
+    while (j < r->net->nprojs && strcmp(r->projs[j].np->path, proj) != 0) j++;
+    if (j == r->net->nprojs) return bd_fail(BD_ERR_NOT_FOUND, "bd_run_weights: no projection '%s'", proj);
+    const run_proj *pj = &r->projs[j];
+    if (pj->procedural) return bd_fail(BD_ERR_UNSUPPORTED, "bd_run_weights: projection '%s' is procedural", proj);
+    size_t nnz = pj->nnz, npost = r->pops[pj->np->post].n;
+    uint32_t *rp = malloc((npost + 1) * 4), *ci = malloc((nnz ? nnz : 1) * 4);
+    void *v = malloc((nnz ? nnz : 1) * r->es);
+    *w = malloc((nnz ? nnz : 1) * sizeof **w), *pre = malloc((nnz ? nnz : 1) * 4), *post = malloc((nnz ? nnz : 1) * 4);
+    bd_status st = rp && ci && v && *w && *pre && *post ? BD_OK : bd_fail(BD_ERR_NOMEM, "bd_run_weights: out of memory");
+    if (!st) st = bd_buffer_download(pj->rowptr, 0, rp, (npost + 1) * 4);
+    if (!st && nnz) st = bd_buffer_download(pj->colidx, 0, ci, nnz * 4);
+    if (!st && nnz && pj->values) st = bd_buffer_download(pj->values, 0, v, nnz * r->es);
+    for (size_t i = 0; i < npost && !st; i++)
+        for (uint32_t s = rp[i]; s < rp[i + 1]; s++) {
+            (*pre)[s] = (int32_t)ci[s], (*post)[s] = (int32_t)i;
+            (*w)[s] = !pj->values ? pj->np->weight.a : r->t == BD_F64 ? ((double *)v)[s] : ((float *)v)[s];
+        }
+    free(rp), free(ci), free(v);
+    if (st) {
+        free(*w), free(*pre), free(*post);
+        *w = NULL, *pre = *post = NULL;
+        return bd_fail_context(st, "bd_run_weights '%s'", proj);
+    }
+    *n = nnz;
+    return BD_OK;
+}

@@ -25,9 +25,10 @@ typedef enum bd_type_kind {
     BD_TYPE_PLASTICITY
 } bd_type_kind;
 
-/* How a per-element value is given: one quantity (a), uniform in [a, b), normal (mean a, sd b), or a
- * file of values (a: the path, relative to the model file). */
-typedef enum bd_init_kind { BD_INIT_VALUE, BD_INIT_UNIFORM, BD_INIT_NORMAL, BD_INIT_FILE } bd_init_kind;
+/* How a per-element value is given: one quantity (a), uniform in [a, b), normal (mean a, sd b), a file of
+ * values (a: the path, relative to the model file), or any initializer of docs/toolbox.md as its JSON text
+ * (BD_INIT_SPEC, a: '{"gamma": {"shape": 2, "scale": "5 ms"}}'; `${name}` is substituted in the text). */
+typedef enum bd_init_kind { BD_INIT_VALUE, BD_INIT_UNIFORM, BD_INIT_NORMAL, BD_INIT_FILE, BD_INIT_SPEC } bd_init_kind;
 
 BD_API bd_status bd_model_new(const char *name, bd_model **out);
 BD_API void bd_model_free(bd_model *m);
@@ -68,7 +69,8 @@ BD_API bd_status bd_model_add_group(bd_model *m, bd_mtype *group, const char *na
  * "storage", "weight" (a quantity), "into" (inputs). */
 BD_API bd_status bd_minst_set(bd_minst *i, const char *key, const char *value);
 /* Connectivity: "all2all", "one2one" (value NULL), "fixed_prob" (p), "fixed_outdegree" (k), "file" (path of
- * an (nnz, 2) integer NPY array of pre, post pairs). */
+ * an (nnz, 2) integer NPY array of pre, post pairs), or any rule of docs/toolbox.md with its value as JSON
+ * text ("small_world", '{"num_neighbor": 4, "prob": 0.1}'; "matrix", "m.npy"). */
 BD_API bd_status bd_minst_set_conn(bd_minst *i, const char *kind, const char *value);
 BD_API bd_status bd_minst_param(bd_minst *i, const char *name, bd_init_kind kind, const char *a, const char *b);
 BD_API bd_status bd_minst_init(bd_minst *i, const char *var, bd_init_kind kind, const char *a, const char *b);

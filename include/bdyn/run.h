@@ -89,6 +89,9 @@ BD_API bd_status bd_run_pop_spikes(const bd_run *r, int p, uint64_t *spikes, siz
 /* Downloads the current values of state variable `var` of population p (size values, declared unit). */
 BD_API bd_status bd_run_state(bd_run *r, int p, const char *var, double *out, size_t n);
 /* Timings: setup (connectivity, buffers), kernel compilation, and stepping wall time, in seconds. */
+/* The current weights of projection `proj` (its path) with their pre and post indices, ordered by post
+ * then pre (arrays of n entries, allocated with malloc; free them). Plastic projections change them. */
+BD_API bd_status bd_run_weights(const bd_run *r, const char *proj, double **w, int32_t **pre, int32_t **post, size_t *n);
 BD_API void bd_run_times(const bd_run *r, double *setup_s, double *compile_s, double *wall_s);
 
 #ifdef __cplusplus
