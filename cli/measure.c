@@ -462,7 +462,7 @@ static int m_rate(const opts *o, const input *in)
     double lo = INFINITY, hi = -INFINITY;
     for (size_t k = 0; k < g.steps; k++) {
         lo = fmin(lo, r[k]), hi = fmax(hi, r[k]);
-        t[k] = g.t0_ms + (double)k * g.dt_ms;
+        t[k] = bd_time_grid_time(&g, k);
     }
     /* the mean over the whole run, from the total count (the smoothed mean differs at the edges) */
     double overall = (double)in->count / ((double)n * (double)g.steps * g.dt_ms * 1e-3);
@@ -505,7 +505,7 @@ static int m_raster(const opts *o, const input *in)
         double *m = malloc(g.steps * (size_t)n * sizeof *m), *t = malloc(g.steps * sizeof *t);
         if (!m || !t) return free(m), free(t), cJSON_Delete(j), fail_msg("out of memory");
         bd_status st = bd_measure_spike_matrix(in->idx, in->t, in->count, (size_t)n, &g, m);
-        for (size_t k = 0; k < g.steps; k++) t[k] = g.t0_ms + (double)k * g.dt_ms;
+        for (size_t k = 0; k < g.steps; k++) t[k] = bd_time_grid_time(&g, k);
         int rc = st ? cli_fail(CMD, st) : write_npy(o, "", BD_F64, 2, g.steps, (size_t)n, m, files) ||
                                               write_npy(o, "_t", BD_F64, 1, g.steps, 0, t, files);
         free(m), free(t);

@@ -79,6 +79,13 @@ static bd_status bin_steps(const char *fn, const bd_time_grid *g, double bin_ms,
     return BD_OK;
 }
 
+double bd_time_grid_time(const bd_time_grid *g, size_t k)
+{
+    double m = g->t0_ms / g->dt_ms, r = floor(m + 0.5);
+    if (fabs(m - r) < 1e-9 && fabs(r) < 9e15) return (r + (double)k) * g->dt_ms;
+    return g->t0_ms + (double)k * g->dt_ms;
+}
+
 /* ------------------------------------------------------------------------------------------------ */
 /* Firing rate, raster                                                                              */
 
@@ -135,7 +142,7 @@ bd_status bd_measure_raster(const double *matrix, size_t n, const bd_time_grid *
             for (size_t i = 0; i < n; i++)
                 if (matrix[k * n + i] != 0) {
                     idx[j] = (int32_t)i;
-                    t_ms[j++] = g->t0_ms + (double)k * g->dt_ms;
+                    t_ms[j++] = bd_time_grid_time(g, k);
                 }
     }
     *count = c;

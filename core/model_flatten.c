@@ -804,7 +804,8 @@ bd_status bd_mr_pop_text(rctx *R, int p, char **text)
                                    "output type '%s' reads '%s' in %s, but synapse type '%s' declares it in %s",
                                    pr->out->name, oe->syms[s].name, oe->syms[s].unit_text, pr->syn->name,
                                    se->syms[ss].unit_text);
-            snprintf(bound[nb], sizeof bound[nb], "%s__%s", pr->pfx, oe->syms[s].name);
+            /* align-pre: the post side holds the sum, named apart from the presynaptic state when pre is post */
+            snprintf(bound[nb], sizeof bound[nb], "%s__%s%s", pr->pfx, oe->syms[s].name, pr->syn_pre ? "_sum" : "");
             from[nb] = oe->syms[s].name, to[nb] = bound[nb], nb++;
             if (!st && pr->syn_pre) { /* the post side holds the sum over presynaptic states, fed every step */
                 rproj *w = &R->projs[j];

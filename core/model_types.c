@@ -178,6 +178,21 @@ static const char *role_of(const bd_mtype *t, const char *name, int is_const, in
     return is_const ? "constant" : "parameter";
 }
 
+/* A default as text: the loader writes bare JSON numbers with %.17g ("0.10000000000000001"); the shortest
+ * text that reads back as the same double is what the file most likely said. */
+static const char *default_text(info_box *b, const char *v)
+{
+    char *end;
+    double x = strtod(v, &end);
+    if (end == v || *end) return sdup(b, v);
+    char buf[40];
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(buf, sizeof buf, "%.*g", prec, x);
+        if (strtod(buf, NULL) == x) break;
+    }
+    return sdup(b, buf);
+}
+
 static void add_key(info_box *b, int *nk, const char *key, const char *value)
 {
     if (!value) return; /* not set, or out of memory (b->oom says which) */
@@ -222,7 +237,7 @@ bd_status bd_model_type_info(const bd_model *m, int index, bd_type_info **out)
         bd_type_param *p = &b->params[np++];
         p->name = sdup(b, y->name);
         p->unit = sdup(b, y->unit_text);
-        p->default_value = d ? sdup(b, d->v.a) : NULL;
+        p->default_value = d ? default_text(b, d->v.a) : NULL;
         p->role = role_of(t, y->name, y->kind == BD_SYM_CONST, d != NULL);
         ok = p->name && p->unit && (!d || p->default_value);
     }
@@ -232,7 +247,7 @@ bd_status bd_model_type_info(const bd_model *m, int index, bd_type_info **out)
         bd_type_param *p = &b->params[np++];
         p->name = sdup(b, nm);
         p->unit = sdup(b, "");
-        p->default_value = sdup(b, t->params.e[k].v.a);
+        p->default_value = default_text(b, t->params.e[k].v.a);
         p->role = "parameter";
         ok = p->name && p->unit && p->default_value;
     }

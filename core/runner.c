@@ -178,7 +178,8 @@ static bd_status plan_mon(bd_run *r, int m)
     }
     const bd_eqs *e = p->eqs;
     if (nm->sym < 1 || nm->sym >= e->nsyms ||
-        (e->syms[nm->sym].kind != BD_SYM_STATE && e->syms[nm->sym].kind != BD_SYM_ALGEBRAIC))
+        (e->syms[nm->sym].kind != BD_SYM_STATE && e->syms[nm->sym].kind != BD_SYM_ALGEBRAIC &&
+         e->syms[nm->sym].kind != BD_SYM_PARAM))
         return bd_fail(BD_ERR_MODEL, "monitor '%s': not a state or algebraic variable of '%s'", name, p->path);
     if (p->nvm == RUN_MAX_VARMON)
         return bd_fail(BD_ERR_LIMIT, "population '%s': more than %d variable monitors", p->path, RUN_MAX_VARMON);

@@ -146,7 +146,8 @@ if check(rc == 0, "synapse model runs: %s" % text.splitlines()[-1][:200]):
             tp = 10 * 1 / 9 * math.log(10)
             # the continuous peak: a 1 us grid of the (verified) analytic curve around the samples' maximum
             fine = max((dual(tmax - 0.1 + k * 1e-3, 10.0, 1.0, 1.0), tmax - 0.1 + k * 1e-3) for k in range(201))
-            check(abs(tmax - tp) <= 0.05 + 1e-9 and abs(fine[1] - tp) < 1e-3 and abs(fine[0] - 1.0) < 1e-9,
+            check(abs(tmax - tp) <= 0.05 + 1e-9 and abs(fine[1] - tp) < 1e-3 and abs(fine[0] - 1.0) < 1e-6 and
+                  abs(dual(tp, 10.0, 1.0, 1.0) - 1) < 1e-12 and gmax <= 1,
                   "DualExpon peak: t* = tau_d tau_r/(tau_d - tau_r) ln(tau_d/tau_r) = %.4f ms; samples peak at "
                   "+%.1f ms, curve at +%.3f ms with g = %.9f (w = 1)" % (tp, tmax, fine[1], fine[0]))
         if name == "dual_eq":
@@ -239,8 +240,8 @@ def square(t, A, f, duty, bias, t0, t1):
 
 
 wave_cases = [  # input type, params in unit u (%s), formula of t (ms) with values in u
-    ("Section", {"I1": "2 %s", "I2": "-1 %s", "I3": "4 %s", "d1": "10.05 ms", "d2": "5 ms", "d3": "20 ms",
-                 "t_start": "3.05 ms"}, lambda t: section(t, [2, -1, 4, 0], [10.05, 5, 20, 0], 3.05)),
+    ("Section", {"I1": "2 %s", "I2": "-1 %s", "I3": "4 %s", "d1": "10.02 ms", "d2": "5 ms", "d3": "20 ms",
+                 "t_start": "3.05 ms"}, lambda t: section(t, [2, -1, 4, 0], [10.02, 5, 20, 0], 3.05)),
     ("Ramp", {"c_start": "1 %s", "c_end": "6 %s", "t_start": "10.05 ms", "t_end": "40.05 ms"},
      lambda t: 1 + 5 * (t - 10.05) / 30 if 10.05 <= t < 40.05 else 0.0),
     ("Sinusoidal", {"amplitude": "3 %s", "frequency": "40 Hz", "bias": "0.5 %s", "t_start": "5.05 ms",

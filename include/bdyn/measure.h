@@ -31,6 +31,10 @@ typedef struct bd_time_grid {
     size_t steps;
 } bd_time_grid;
 
+/* The time of bin k: (m + k) * dt when t0 is a whole number m of steps (so the runner's spike times, (s + 1)
+ * * dt, come back bit for bit), else t0 + k * dt. */
+BD_API double bd_time_grid_time(const bd_time_grid *g, size_t k);
+
 /* Population firing rate in Hz per bin: the mean over the n neurons of the spike count per bin, averaged
  * over a centred box window of w = 2*floor(width_ms / (2 dt)) + 1 bins (BrainPy's width rule), divided by
  * dt. At the edges the average is over the part of the window inside the grid, so a constant rate stays

@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""Projection kinds beyond plain events, each against an independent computation written here:
+gap junctions (diffusive coupling) against an exponential-Euler integration of two coupled LIFs; STP and
+STD jumps against the Tsodyks-Markram recursion; the STDP window against its exponentials; align-pre
+NMDA: the post side receives w * sum of the presynaptic g. Every model also runs on every other device
+and must match cpu. Plain Python (no numpy)."""
+import json, math, os, re, struct, subprocess, sys, tempfile
+
+bdyn, src = sys.argv[1], sys.argv[2]
+models = os.path.join(src, "tests", "models", "proj")
+out = tempfile.mkdtemp()
+failed = 0
+
+
+def check(ok, what):
+    global failed
+    failed += not ok
+    print("PASS" if ok else "FAIL", what)
+
+
+def npy(path):
+    d = open(path, "rb").read()
+    hl = struct.unpack("<H", d[8:10])[0]
+    h = d[10:10 + hl].decode()
+    shape = tuple(int(x) for x in re.search(r"'shape': \(([^)]*)\)", h).group(1).split(",") if x.strip())
+    f = {"<f8": "d", "<i4": "i", "<f4": "f"}[re.search(r"'descr': '([^']*)'", h).group(1)]
+    n = 1
+    for s in shape:
+        n *= s
+    return list(struct.unpack("<%d%s" % (n, f), d[10 + hl:10 + hl + struct.calcsize(f) * n]))
+
+
+def run(model, device="cpu"):
+    d = os.path.join(out, model + "_" + device.replace(":", ""))
+    p = subprocess.run([bdyn, "run", os.path.join(models, model + ".json"), "--device", device, "--out", d],
+                       capture_output=True, text=True)
+    if p.returncode:
+        print(p.stdout + p.stderr)
+    return d
+
+
+# gap junctions: tau dV/dt = V_rest - V + I_ext + g (V_j - V), coupling from the step-start state
+d = run("gap")
+V = npy(d + "/V.npy")
+tau, Vr, dt, g, I = 10.0, -65.0, 0.1, 0.5, [0.0, 12.0]
+v, err = [-65.0, -65.0], 0.0
+for s in range(500):
+    c = [g * (v[1] - v[0]), g * (v[0] - v[1])]
+    v = [Vr + I[i] + c[i] + (v[i] - Vr - I[i] - c[i]) * math.exp(-dt / tau) for i in range(2)]
+    err = max(err, abs(v[0] - V[2 * s]), abs(v[1] - V[2 * s + 1]))
+check(err < 1e-9, "gap junction: max |V - independent| = %.2e mV (bound 1e-9)" % err)
+
+# STP / STD: each jump of the never-decaying g is the delivered u*x (x for STD)
+d = run("stp")
+ts = npy(d + "/sp_t.npy")
+for name, mon in (("STP", "g"), ("STD", "d")):
+    gs = npy(d + "/%s.npy" % mon)
+    jumps = [b - a for a, b in zip([0.0] + gs[:-1], gs) if b - a > 1e-12]
+    ref, u, x, last = [], 0.0, 1.0, None
+    for t in ts:
+        if last is not None:
+            h = t - last
+            if name == "STP":
+                u *= math.exp(-h / 200.0)
+                x = 1 - (1 - x) * math.exp(-h / 100.0)
+            else:
+                x = 1 - (1 - x) * math.exp(-h / 150.0)
+        if name == "STP":
+            u = u + 0.2 * (1 - u)
+            ref.append(u * x)
+            x -= u * x
+        else:
+            ref.append(x)
+            x -= 0.3 * x
+        last = t
+    n = min(len(jumps), len(ref))
+    e = max(abs(a - b) for a, b in zip(jumps[:n], ref[:n]))
+    check(n >= 10 and e < 1e-9, "%s: %d jumps, max |jump - recursion| = %.2e; ratio last/first %.3f (recursion %.3f)"
+          % (name, n, e, jumps[n - 1] / jumps[0], ref[n - 1] / ref[0]))
+check(ref[-1] / ref[0] < 1, "STD depresses")
+
+# STDP window: pre at 50 ms, post at t_q; dw = A1 exp(-delta/tau_s) (delta > 0), -A2 exp(delta/tau_t) (delta < 0)
+d = run("stdp")
+w = npy(d + "/weights_PQ.npy")
+worst = 0.0
+for tq, wi in zip([30, 40, 45, 49, 51, 55, 60, 70], w):
+    delta = tq - 50.0
+    ref = 0.01 * math.exp(-delta / 16.8) if delta > 0 else -0.0105 * math.exp(delta / 33.7)
+    worst = max(worst, abs((wi - 0.5) - ref) / abs(ref))
+    print("  delta %+5.1f ms: dw %+.6f (exponential %+.6f)" % (delta, wi - 0.5, ref))
+check(worst < 0.02, "STDP window: sign and shape, worst relative error %.4f (bound 0.02: timing to one step)" % worst)
+
+# align-pre NMDA: post's PQ__g_sum at step s = 0.25 * sum_j g_j at the end of step s - 1
+d = run("nmda")
+gp, gs = npy(d + "/gpre.npy"), npy(d + "/gpost.npy")
+e = max(abs(gs[2 * s] - 0.25 * sum(gp[3 * (s - 1):3 * s])) for s in range(1, 1000))
+check(e < 1e-12 and max(gp) < 1 and max(gp) > 0.1, "align-pre NMDA: |g_post - w sum g_pre| = %.2e, peak g %.3f" % (e, max(gp)))
+
+# every other device gives the cpu's results
+devs = [x["name"] for x in json.loads(subprocess.run([bdyn, "devices", "--json"], capture_output=True, text=True).stdout)]
+for dev in devs:
+    if dev == "cpu":
+        continue
+    for model, files in (("gap", ["V"]), ("stp", ["g", "d"]), ("stdp", ["weights_PQ"]), ("nmda", ["gpre", "gpost"])):
+        a, b = run(model), run(model, dev)
+        e = 0.0
+        for f in files:
+            x, y = npy("%s/%s.npy" % (a, f)), npy("%s/%s.npy" % (b, f))
+            e = max([e] + [abs(p - q) / (1 + abs(p)) for p, q in zip(x, y)] + [float(len(x) != len(y))])
+        check(e < 1e-9, "%s on %s vs cpu: max relative difference %.2e (bound 1e-9)" % (model, dev, e))
+sys.exit(1 if failed else 0)
