@@ -1608,11 +1608,10 @@ bd_status bd_model_describe(const bd_model *m, char **text)
         OUT("%s%s: %zu", p ? ", " : "", net->pops[p].path, net->pops[p].size);
     }
     OUT("; %zu elements), %d projection%s", total, net->nprojs, net->nprojs == 1 ? "" : "s");
-    static const char *const conns[] = {"all2all", "one2one", "fixed_prob", "fixed_outdegree", "file"};
     for (int j = 0; j < net->nprojs; j++) {
         const bd_net_proj *pr = &net->projs[j];
         OUT("%s%s: %s -> %s.%s, %s", j ? "; " : " (", pr->path, net->pops[pr->pre].path, net->pops[pr->post].path,
-            net->pops[pr->post].eqs->syms[pr->target].name, conns[pr->conn]);
+            net->pops[pr->post].eqs->syms[pr->target].name, bd_conn_kind_name(pr->conn));
         if (pr->conn == BD_CONN_FIXED_PROB) OUT(" %g", pr->p);
         if (pr->conn == BD_CONN_FIXED_OUTDEGREE) OUT(" %u", pr->k);
         if (pr->delay_ms > 0) OUT(", delay %g ms", pr->delay_ms);
