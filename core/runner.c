@@ -290,7 +290,7 @@ bd_status bd_run_new(bd_device *dev, const bd_network *net, const bd_run_opts *o
     if (!st) st = bd_device_sync(dev);
     r->compile_s = tc;
     r->setup_s = now_s() - t0 - tc;
-    r->hash = run_model_hash(r);
+    if (!st) r->hash = run_model_hash(r);
     if (st) {
         bd_run_free(r);
         return st;

@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """The rate and population types of models/lib/rates.json, each run through `bdyn run` on cpu (f64) and compared
 with an expectation computed here independently: fixed points solved by bisection (WilsonCowan, QIF mean field,
-FHN), the analytic linear solve (ThresholdLinear), the limit cycle radius sqrt(a) and angular frequency omega
+FHNPopulation), the analytic linear solve (ThresholdLinear), the limit cycle radius sqrt(a) and angular frequency omega
 (StuartLandau), the phase advance (omega + input) * t (Kuramoto), the alpha-band spectral peak of y1 - y2 by a
-plain DFT (JansenRit), the stationary variance of the OU noise (FHN), and trajectories against Runge-Kutta
-integrations written here (StuartLandau, WilsonCowan, FHN period, FeedbackFHN through `bdyn integrate`).
+plain DFT (JansenRit), the stationary variance of the OU noise (FHNPopulation), and trajectories against Runge-Kutta
+integrations written here (StuartLandau, WilsonCowan, FHNPopulation period, FeedbackFHN through `bdyn integrate`).
 Plain Python (no numpy): NPY files are read and written with struct.
 Usage: test_zoo_rates.py BDYN MODELS_DIR"""
 import json, math, os, re, shutil, struct, subprocess, sys, tempfile
@@ -308,7 +308,7 @@ if res:
         check(8 <= best[0] <= 12 and max(s) - min(s) > 1, "JansenRit p = %g Hz: spectral peak of y1 - y2 at %.2f Hz "
               "(alpha band 8-12 Hz), peak-to-peak %.2f mV" % (p, best[0], max(s) - min(s)))
 
-# ---- FHN: stable fixed point, limit cycle period against RK4, OU noise statistics ----------------------------
+# ---- FHNPopulation: stable fixed point, limit cycle period against RK4, OU noise statistics ----------------------------
 def fhn_rhs(ext, al=3.0, be=4.0, ga=-1.5, de=0.0, ep=0.5, tau=20.0):
     return lambda y: [-al * y[0] ** 3 + be * y[0] ** 2 + ga * y[0] - y[1] + ext, (y[0] - de - ep * y[1]) / tau]
 
@@ -321,8 +321,8 @@ def fhn_fixed_point(ext):
 
 fhn_ext = [0.4, 1.0]
 res = run_model("fhn", "0.05 ms", "600 ms",
-                {"F": {"type": "FHN", "size": 2, "params": {"ext_x": per_element("fhn_ext", fhn_ext)}},
-                 "N": {"type": "FHN", "size": 2000, "params": {"x_ou_sigma": "0.1 1/ms", "y_ou_sigma": "0.05 1/ms"}}},
+                {"F": {"type": "FHNPopulation", "size": 2, "params": {"ext_x": per_element("fhn_ext", fhn_ext)}},
+                 "N": {"type": "FHNPopulation", "size": 2000, "params": {"x_ou_sigma": "0.1 1/ms", "y_ou_sigma": "0.05 1/ms"}}},
                 {"x": {"var": "F.x"}, "y": {"var": "F.y"}, "ou": {"var": "N.x_ou", "every": "50 ms"},
                  "nx": {"var": "N.x", "every": "50 ms"}, "yo": {"var": "N.y_ou", "every": "50 ms"}})
 if res:
@@ -330,7 +330,7 @@ if res:
     Y = res["y"][1]
     x, y, stable = fhn_fixed_point(0.4)
     err = max(abs(X[0][-1] - x), abs(Y[0][-1] - y))
-    check(stable and err < 1e-9, "FHN ext_x = 0.4/ms: stable fixed point (%.6f, %.6f), late state (%.6f, %.6f), "
+    check(stable and err < 1e-9, "FHNPopulation ext_x = 0.4/ms: stable fixed point (%.6f, %.6f), late state (%.6f, %.6f), "
           "error %.1e" % (x, y, X[0][-1], Y[0][-1], err))
     x, y, stable = fhn_fixed_point(1.0)
     ups = up_crossings(t, X[1], 0.5)[-6:]
@@ -340,7 +340,7 @@ if res:
     rperiod = (rups[-1] - rups[0]) / (len(rups) - 1)
     amp = max(X[1][-4000:]) - min(X[1][-4000:])
     check(not stable and amp > 0.5 and abs(period - rperiod) < 2e-3 * rperiod,
-          "FHN ext_x = 1/ms: unstable fixed point (%.4f, %.4f), limit cycle of amplitude %.3f and period %.4f ms "
+          "FHNPopulation ext_x = 1/ms: unstable fixed point (%.4f, %.4f), limit cycle of amplitude %.3f and period %.4f ms "
           "(heun, dt 0.05 ms) vs %.4f ms by an independent RK4 at dt 0.01 ms" % (x, y, amp, period, rperiod))
     ou = [v for col in res["ou"][1] for v in col[2:]]  # t = 150 .. 600 ms, samples 50 ms = 10 tau apart
     n = len(ou)
@@ -348,15 +348,15 @@ if res:
     var = sum((v - mean) ** 2 for v in ou) / (n - 1)
     want = 0.1 ** 2 * 5 / 2  # sigma^2 tau / 2
     check(abs(mean) < 4 * math.sqrt(want / n) and abs(var - want) < 4 * want * math.sqrt(2 / n),
-          "FHN OU input x_ou (sigma 0.1, tau 5 ms), %d samples: mean %.5f (0 +- %.5f), variance %.6f (sigma^2 tau/2 = "
+          "FHNPopulation OU input x_ou (sigma 0.1, tau 5 ms), %d samples: mean %.5f (0 +- %.5f), variance %.6f (sigma^2 tau/2 = "
           "%.6f +- %.6f)" % (n, mean, 4 * math.sqrt(want / n), var, want, 4 * want * math.sqrt(2 / n)))
     yo = [v for col in res["yo"][1] for v in col[2:]]
     vy = sum(v * v for v in yo) / len(yo)
-    check(abs(vy - 0.05 ** 2 * 2.5) < 4 * 0.05 ** 2 * 2.5 * math.sqrt(2 / len(yo)), "FHN OU input y_ou (sigma 0.05): "
+    check(abs(vy - 0.05 ** 2 * 2.5) < 4 * 0.05 ** 2 * 2.5 * math.sqrt(2 / len(yo)), "FHNPopulation OU input y_ou (sigma 0.05): "
           "variance %.6f (%.6f); independent of x_ou" % (vy, 0.05 ** 2 * 2.5))
     nx = [col[-1] for col in res["nx"][1]]
     sd = math.sqrt(sum((v - sum(nx) / len(nx)) ** 2 for v in nx) / len(nx))
-    check(sd > 0.01, "FHN with noise: x spreads over the 2000 elements (standard deviation %.4f at 600 ms)" % sd)
+    check(sd > 0.01, "FHNPopulation with noise: x spreads over the 2000 elements (standard deviation %.4f at 600 ms)" % sd)
 
 # ---- Kuramoto: the phase advances at omega + input -------------------------------------------------------------
 k_w = [0.01, 0.2]
