@@ -408,7 +408,13 @@ static int write_npy(const opts *o, const char *suffix, bd_dtype t, int ndim, si
     out_path(o->out, suffix, path, sizeof path);
     size_t shape[2] = {a, b};
     static const double none = 0;
-    bd_status st = bd_npy_write(path, t, ndim, shape, data ? data : &none);
+    /* missing parent folders are created, as `bdyn run --out` does */
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    bd_status st = BD_OK;
+    if (slash && slash != dir) *slash = '\0', st = bd_dir_create(dir);
+    if (!st) st = bd_npy_write(path, t, ndim, shape, data ? data : &none);
     if (st) return cli_fail(CMD, st);
     if (files) cJSON_AddItemToArray(files, cJSON_CreateString(path));
     return 0;
@@ -500,7 +506,7 @@ static int m_raster(const opts *o, const input *in)
         add_grid(j, &g, n, in->count);
         cJSON_AddStringToObject(j, "direction", "pairs -> matrix");
         if (!o->out) return cJSON_Delete(j), fail_msg("raster of spike pairs writes a (steps x N) matrix: give --out FILE.npy");
-        if (n <= 0 || g.steps > ((size_t)1 << 31) / (size_t)n)
+        if (n <= 0 || g.steps > ((size_t)1 << 28) / (size_t)n) /* 2 GiB of doubles */
             return cJSON_Delete(j), fail_msg("a %zu x %lld matrix is too large to write", g.steps, n);
         double *m = malloc(g.steps * (size_t)n * sizeof *m), *t = malloc(g.steps * sizeof *t);
         if (!m || !t) return free(m), free(t), cJSON_Delete(j), fail_msg("out of memory");

@@ -427,8 +427,9 @@ static bd_status grid(const bd_net_proj *np, size_t n_pre, bd_conn_rows *f)
     long R = np->geom.ndim == 2 ? (long)np->geom.shape[0] : 1;
     long C = np->geom.ndim == 2 ? (long)np->geom.shape[1] : (long)np->geom.shape[0];
     long N = np->grid4 ? 1 : (long)np->radius;
-    long dr_max = np->geom.ndim == 2 ? N : 0;
-    size_t room = (size_t)(2 * dr_max + 1) * (size_t)(2 * N + 1);
+    /* a radius beyond an axis adds nothing (the wrap would only repeat neurons) */
+    long dr_max = np->geom.ndim == 2 ? (N < R ? N : R) : 0, dc_max = N < C ? N : C;
+    size_t room = (size_t)(2 * dr_max + 1) * (size_t)(2 * dc_max + 1);
     for (size_t pre = 0; pre < n_pre; pre++) {
         f->rowptr[pre] = (uint32_t)f->nnz;
         if (reserve(f, room)) return nomem(name);
@@ -436,7 +437,7 @@ static bd_status grid(const bd_net_proj *np, size_t n_pre, bd_conn_rows *f)
         long r = (long)(pre / (size_t)C), c = (long)(pre % (size_t)C);
         size_t len = 0;
         for (long dr = -dr_max; dr <= dr_max; dr++)
-            for (long dc = -N; dc <= N; dc++) {
+            for (long dc = -dc_max; dc <= dc_max; dc++) {
                 if (np->grid4 && labs(dr) + labs(dc) > 1) continue;
                 long rr = r + dr, cc = c + dc;
                 if (np->geom.periodic) rr = ((rr % R) + R) % R, cc = ((cc % C) + C) % C;

@@ -25,6 +25,8 @@ static bd_status check_grid(const char *fn, const bd_time_grid *g)
         return bd_fail(BD_ERR_INVALID_ARG, "%s: dt must be a positive finite number of ms (got %g)", fn, g->dt_ms);
     if (!isfinite(g->t0_ms)) return bd_fail(BD_ERR_INVALID_ARG, "%s: t0 must be finite (got %g)", fn, g->t0_ms);
     if (g->steps == 0) return bd_fail(BD_ERR_INVALID_ARG, "%s: empty time grid (0 steps)", fn);
+    /* per-bin arrays are allocated: a size near SIZE_MAX is a caller's mistake, not a request */
+    if (g->steps > ((size_t)1 << 40)) return bd_fail(BD_ERR_INVALID_ARG, "%s: %zu steps is too many", fn, g->steps);
     return BD_OK;
 }
 

@@ -587,8 +587,10 @@ static bd_status flatten_channels(rctx *R, const bd_mtype *t, const bd_eqs *own,
         int cs = bd_eqs_find(ce, cur);
         int pool = cs < 0 && !ct->current && !ct->into && ndef > 0; /* an ion pool carries no current of its own */
         if (!pool && (cs < 0 || ce->syms[cs].kind != BD_SYM_ALGEBRAIC))
-            st = bd_model_fail(R->m, &ct->at, ct->current ? ".current" : "", BD_ERR_MODEL,
-                               "channel type '%s' has no algebraic current '%s = ... : unit'", ct->name, cur);
+            st = bd_model_fail(R->m, cs < 0 && !ct->current ? &ci->at : &ct->at, ct->current ? ".current" : "",
+                               BD_ERR_MODEL, "channel type '%s' has no algebraic current '%s = ... : unit'%s", ct->name, cur,
+                               cs < 0 && !ct->current ? " (an ion pool has none but must define a name its neuron "
+                               "declares, such as 'Ca : mM')" : "");
         if (!st && !pool && memcmp(ce->syms[cs].unit.dim, own->syms[ich].unit.dim, sizeof ce->syms[cs].unit.dim) != 0)
             st = bd_model_fail(R->m, &ci->at, "", BD_ERR_UNITS,
                                "the current '%s' of channel '%s' is in %s, but type '%s' declares I_channels in %s", cur,
@@ -605,7 +607,7 @@ static bd_status flatten_channels(rctx *R, const bd_mtype *t, const bd_eqs *own,
                 int is = bd_eqs_find(own, ct->into);
                 if (is < 0 || (own->syms[is].kind != BD_SYM_PARAM && own->syms[is].kind != BD_SYM_CONST) || is == ich ||
                     bd_mr_is_input(t, own, ct->into) || name_at(ct->into, lk->defined, lk->ndefined) >= 0)
-                    st = bd_model_fail(R->m, &ct->at, ".into", BD_ERR_MODEL, "%s adds its current into '%s', which type '%s' "
+                    st = bd_model_fail(R->m, &ci->at, "", BD_ERR_MODEL, "%s adds its current into '%s', which type '%s' "
                                        "does not declare as a sum of channel currents ('%s : unit')", what, ct->into,
                                        t->name, ct->into);
                 else if (memcmp(ce->syms[cs].unit.dim, own->syms[is].unit.dim, sizeof ce->syms[cs].unit.dim) != 0)

@@ -179,7 +179,7 @@ static bd_status spec_parse(rctx *R, const char *text, const genv *env, const mo
     char *s;
     bd_status st = bd_mr_subst(R, env, text ? text : "", o, sub, &s);
     if (st) return st;
-    *out = cJSON_Parse(s);
+    *out = cJSON_ParseWithOpts(s, NULL, 1); /* the whole text, so "1.npy" is a path, not the number 1 */
     if (!*out) *out = cJSON_CreateString(s);
     free(s);
     return *out ? BD_OK : nomem();
@@ -997,6 +997,7 @@ static bd_status build_proj(rctx *R, int j, bd_network *net, bd_net_proj *np)
         np->scale_var = -1;
         for (int v = 0; s >= 0 && v < pre->eqs->nodes; v++)
             if (pre->eqs->odes[v].sym == s) np->scale_var = v;
+        np->scaled = 1;
         if (np->scale_var < 0)
             return bd_model_fail(R->m, &pr->stp->at, ".scale", BD_ERR_MODEL, "\"scale\" '%s' is not a state variable of "
                                  "type '%s'", pr->stp->scale, pr->stp->name);

@@ -255,7 +255,7 @@ bd_status bd_model_type_info(const bd_model *m, int index, bd_type_info **out)
     I->nparams = np;
     I->params = b->params;
 
-    enum { NKEYS = 11 };
+    enum { NKEYS = 16 };
     b->keys = calloc(NKEYS, sizeof *b->keys);
     b->values = calloc(NKEYS, sizeof *b->values);
     ok = ok && b->keys && b->values;
@@ -271,6 +271,12 @@ bd_status bd_model_type_info(const bd_model *m, int index, bd_type_info **out)
         add_key(b, &nk, "inputs", t->has_inputs ? join(b, &t->inputs, ", ") : NULL);
         add_key(b, &nk, "on_spike", t->has_on_spike ? join(b, &t->on_spike, "; ") : NULL);
         add_key(b, &nk, "state", t->state ? sdup(b, t->state) : NULL);
+        add_key(b, &nk, "scale", t->scale ? sdup(b, t->scale) : NULL);
+        /* plasticity rules: traces of each side and what a spike on each side does */
+        add_key(b, &nk, "pre", t->pre.n ? join(b, &t->pre, ", ") : NULL);
+        add_key(b, &nk, "post", t->post.n ? join(b, &t->post, ", ") : NULL);
+        add_key(b, &nk, "on_pre", t->on_pre.n ? join(b, &t->on_pre, "; ") : NULL);
+        add_key(b, &nk, "on_post", t->on_post.n ? join(b, &t->on_post, "; ") : NULL);
         if (t->nchannels) {
             size_t len = 1;
             for (int c = 0; c < t->nchannels; c++) len += strlen(t->channels[c]->name) + strlen(t->channels[c]->type) + 4;

@@ -122,8 +122,8 @@ typedef struct bd_net_proj {
     int target;            /* state variable of the post population that a spike increments */
     uint32_t id;           /* stable projection number: the Philox stream of its connectivity and weights */
     /* Event delivery scaled per presynaptic neuron (short-term plasticity): the weight is multiplied by
-     * pre's state variable scale_var (index into its odes) when the spike arrives; -1 = unscaled. */
-    int scale_var;
+     * pre's state variable scale_var (index into its odes) when the spike arrives, if `scaled`. */
+    int scaled, scale_var;
     /* A coupling (continuous) projection, instead of events: every step, before the populations advance,
      * post's parameter `fed` = sum_j w_ij src_j(t - delay), minus src_i * sum_j w_ij when diffusive, where
      * src is pre's symbol src_sym (diffusive: post's symbol src_post of the same name). Gap junctions,

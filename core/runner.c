@@ -150,7 +150,7 @@ static bd_status plan_proj(bd_run *r, int j)
         post->target_sym[post->ntargets++] = np->target;
     }
     pj->procedural = np->storage == BD_STORE_PROCEDURAL;
-    if (pj->procedural && (np->scale_var >= 0 || np->plastic))
+    if (pj->procedural && (np->scaled || np->plastic))
         return bd_fail(BD_ERR_UNSUPPORTED, "projection '%s': procedural storage cannot scale events or change weights", name);
     if (pj->procedural) {
         if (np->conn != BD_CONN_FIXED_PROB && np->conn != BD_CONN_FIXED_OUTDEGREE)

@@ -53,7 +53,7 @@ uint64_t run_model_hash(const bd_run *r)
         fnv_f64(&f, np->p);
         fnv_u64(&f, r->projs[j].delay);
         fnv_u64(&f, (uint64_t)np->target);
-        fnv_u64(&f, ((uint64_t)(uint32_t)np->coupling << 32) | (uint32_t)np->scale_var);
+        fnv_u64(&f, ((uint64_t)(uint32_t)np->coupling << 32) | (uint32_t)(np->scaled ? np->scale_var + 1 : 0));
         fnv_u64(&f, (uint64_t)(np->plastic != NULL));
     }
     for (int q = 0; q < net->npoisson; q++) {

@@ -116,7 +116,7 @@ bd_status run_proj_plan(bd_run *r, int j)
     const bd_net_proj *np = pj->np;
     run_pop *post = &r->pops[np->post];
     int one_weight = np->weight.kind == BD_DIST_CONST;
-    pj->own = np->coupling || np->scale_var >= 0 || np->plastic ||
+    pj->own = np->coupling || np->scaled || np->plastic ||
               (np->conn == BD_CONN_ALL2ALL && one_weight && np->storage != BD_STORE_PROCEDURAL);
     pj->fast = pj->own && np->conn == BD_CONN_ALL2ALL && one_weight && !np->plastic;
     if (!np->coupling) return BD_OK;
@@ -141,7 +141,7 @@ static bd_status pre_term(kbuild *b, const run_proj *pj, int b_spk, int b_hist, 
     const run_pop *pre = &b->r->pops[np->pre];
     if (!np->coupling) {
         bd_ir_val spk = bd_ir_cast(k, b->r->t, bd_ir_load(k, b_spk, el));
-        if (np->scale_var >= 0)
+        if (np->scaled)
             spk = mul(k, spk, bd_ir_load(k, b->b_state[0], add(k, u32c(k, (double)((size_t)np->scale_var * pre->n)), el)));
         *out = bd_ir_let(k, spk);
         return bd_ir_status(k);

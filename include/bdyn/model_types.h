@@ -35,7 +35,7 @@ typedef struct bd_type_info {
     int nparams;
     const bd_type_param *params;
     /* further settings as text, in a fixed order: threshold, reset, refractory, method, current, reads, into,
-     * inputs, on_spike, state, channels (only those the type sets) */
+     * inputs, on_spike, state, scale, pre, post, on_pre, on_post, channels (only those the type sets) */
     int nkeys;
     const char *const *keys, *const *values;
 } bd_type_info;
