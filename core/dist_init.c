@@ -130,11 +130,13 @@ double bd_dist_draw(const bd_dist *d, const uint32_t key[2], uint32_t stream, ui
 
 int bd_dist_is_pair(const bd_dist *d)
 {
-    return d->kind == BD_DIST_ORTHOGONAL || d->kind == BD_DIST_GAUSS_DECAY || d->kind == BD_DIST_DOG_DECAY;
+    return d->kind == BD_DIST_ORTHOGONAL || d->kind == BD_DIST_GAUSS_DECAY || d->kind == BD_DIST_DOG_DECAY ||
+           d->kind == BD_DIST_MATRIX;
 }
 
 double bd_dist_pair(const bd_dist *d, size_t pre, size_t post)
 {
+    if (d->kind == BD_DIST_MATRIX) return pre < d->nrows && post < d->ncols ? d->values[pre * d->ncols + post] : NAN;
     if (d->kind != BD_DIST_GAUSS_DECAY && d->kind != BD_DIST_DOG_DECAY) return NAN;
     if (!d->include_self && pre == post) return 0;
     double d2 = bd_geom_dist2(&d->geom, pre, post);

@@ -322,6 +322,34 @@ bd_status bd_mtype_param(bd_mtype *t, const char *name, const char *value)
     return mmap_set(&t->params, name, BD_INIT_VALUE, value, NULL);
 }
 
+/* The spike-time source type (core/model_impl.h): a reserved name, so that no user type can clash with it; built
+ * in code (src -1), so that its messages name the model. The runner feeds `spike` from the table. */
+bd_status bd_model_spike_type(bd_model *m, const char **name)
+{
+    static const char *const tname = "__spike_times";
+    *name = tname;
+    if (bd_model_find_type(m, tname)) return BD_OK;
+    bd_mtype *t = calloc(1, sizeof *t), **ts = NULL;
+    if (!t) return nomem();
+    t->m = m;
+    t->kind = BD_TYPE_NEURON;
+    bd_status st = origin_set(&t->at, -1, "$.types", ".", tname);
+    if (!st && !(t->name = strdup(tname))) st = nomem();
+    if (!st) st = set_str(&t->doc, "Spike-time source (built in): element i spikes at the given times; 'spike' is 1 "
+                                   "during the step that ends at round(t/dt)*dt (docs/model-format.md, Population).");
+    if (!st) st = list_add(&t->equations, "spike : 1");
+    if (!st) st = set_str(&t->threshold, "spike > 0.5");
+    if (!st) st = mmap_set(&t->params, "spike", BD_INIT_VALUE, "0", NULL);
+    if (!st && !(ts = realloc(m->types, (size_t)(m->ntypes + 1) * sizeof *ts))) st = nomem();
+    if (st) {
+        type_free(t);
+        return st;
+    }
+    m->types = ts;
+    ts[m->ntypes++] = t;
+    return BD_OK;
+}
+
 /* ------------------------------------------------------------------------------------------------------------
  * Instances */
 
@@ -331,7 +359,7 @@ static void inst_free(bd_minst *i)
     free(i->name), free(i->type), free(i->size), free(i->pre), free(i->post), free(i->target), free(i->delay);
     free(i->include_self), free(i->storage), free(i->into), free(i->conn_kind), free(i->conn_value);
     free(i->coupling_source), free(i->coupling_mode);
-    mval_free(&i->weight);
+    mval_free(&i->weight), mval_free(&i->delays);
     mmap_free(&i->params), mmap_free(&i->init);
     inst_free(i->synapse), inst_free(i->output), inst_free(i->stp), inst_free(i->plasticity);
     free(i->at.jpath);
@@ -483,6 +511,12 @@ bd_status bd_minst_init(bd_minst *i, const char *var, bd_init_kind kind, const c
 {
     if (!i || !var || !a) return bd_fail(BD_ERR_INVALID_ARG, "bd_minst_init: NULL argument");
     return mmap_set(&i->init, var, kind, a, b);
+}
+
+bd_status bd_minst_delays(bd_minst *i, bd_init_kind kind, const char *a, const char *b)
+{
+    if (!i || !a) return bd_fail(BD_ERR_INVALID_ARG, "bd_minst_delays: NULL argument");
+    return mval_set(&i->delays, kind, a, b);
 }
 
 bd_status bd_minst_weight(bd_minst *i, bd_init_kind kind, const char *a, const char *b)

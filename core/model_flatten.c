@@ -852,7 +852,8 @@ bd_status bd_mr_pop_text(rctx *R, int p, char **text)
         const rinput *in = &R->ins[j];
         if (in->pop != p || in->kind == RIN_POISSON) continue;
         const char *into = in->kind == RIN_TYPE && in->type->into ? in->type->into : "I_syn";
-        if (in->kind == RIN_CONSTANT && t->has_inputs && t->inputs.n) into = t->inputs.s[0];
+        if ((in->kind == RIN_CONSTANT || in->kind == RIN_TABLE) && t->has_inputs && t->inputs.n) into = t->inputs.s[0];
+        if (in->kind == RIN_TABLE && in->i->target) into = in->i->target;
         if (!bd_mr_is_input(t, own, into)) {
             st = bd_model_fail(R->m, &in->i->at, "", BD_ERR_MODEL,
                                "the input adds to '%s', which is not an input variable of type '%s' (declare '%s : unit' "
@@ -860,6 +861,19 @@ bd_status bd_mr_pop_text(rctx *R, int p, char **text)
             break;
         }
         char term_text[2 * BD_EQ_NAME_MAX + 4];
+        if (in->kind == RIN_TABLE) {
+            /* a time series from a file: a shared parameter that the runner sets every step from the table that
+             * model_resolve.c build_tables reads (value 0 here so that it always has one) */
+            static const mval zero = {BD_INIT_VALUE, "0", NULL};
+            int s = bd_eqs_find(own, into);
+            char decl[200];
+            snprintf(decl, sizeof decl, "%s__value : %s\n", in->pfx, own->syms[s].unit_text);
+            sb_str(&b, decl);
+            snprintf(term_text, sizeof term_text, "%s__value", in->pfx);
+            if (!(st = add_term(&terms, &nterms, into, term_text)))
+                st = add_pv(R, in->pfx, "value", &zero, &in->i->at, ".file", in->env);
+            continue;
+        }
         if (in->kind == RIN_CONSTANT) {
             int s = bd_eqs_find(own, into);
             char decl[200];

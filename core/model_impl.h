@@ -48,6 +48,7 @@ struct bd_minst {
     char *conn_kind, *conn_value;
     char *coupling_source, *coupling_mode; /* a coupling projection (source NULL: an event projection) */
     mval weight; /* a = NULL: not given */
+    mval delays; /* per-connection delays (an initializer; a = NULL: the scalar `delay`) */
     mmap params, init;
     bd_minst *synapse, *output, *stp, *plasticity;
     morigin at;
@@ -122,6 +123,10 @@ const bd_mtype *bd_model_find_type(const bd_model *m, const char *name);
 /* Appends a source file (path, text: both copied); its index, or -1 when out of memory. */
 int bd_model_add_source(bd_model *m, const char *path, const char *text);
 const char *bd_type_kind_name(bd_type_kind k);
+/* The built-in neuron type of spike-time sources, "__spike_times" (`spike : 1`, threshold `spike > 0.5`), added to
+ * m on first use; its name in *name. A population of it gets its spike times with bd_minst_set_conn(i,
+ * "spike_times", JSON text of {"indices", "times"} or {"file"}). */
+bd_status bd_model_spike_type(bd_model *m, const char **name);
 
 /* --- the resolver's working state (model_resolve.c, model_flatten.c) --- */
 
@@ -152,7 +157,7 @@ typedef struct rproj {
     char syn_var[BD_EQ_NAME_MAX]; /* syn_pre: the synapse symbol its output reads */
 } rproj;
 
-typedef enum rinput_kind { RIN_TYPE, RIN_CONSTANT, RIN_POISSON } rinput_kind;
+typedef enum rinput_kind { RIN_TYPE, RIN_CONSTANT, RIN_POISSON, RIN_TABLE } rinput_kind; /* TABLE: {"file": "x.npy"} */
 typedef struct rinput {
     char *path, *pfx, *into_path;
     const bd_minst *i;

@@ -120,7 +120,7 @@ static bd_status init_value(const loader *L, const cJSON *v, const char *jpath, 
     static const char *const keys[] = {"uniform", "normal", "file", "constant", "truncated_normal", "lognormal",
                                        "gamma", "exponential", "xavier_uniform", "xavier_normal", "kaiming_uniform",
                                        "kaiming_normal", "lecun_uniform", "lecun_normal", "orthogonal",
-                                       "gaussian_decay", "dog_decay", "from_conn"};
+                                       "gaussian_decay", "dog_decay", "from_conn", "matrix"};
     const size_t nkeys = sizeof keys / sizeof keys[0];
     if ((st = check_keys(L, v, jpath, keys, nkeys))) return st;
     const cJSON *it = v->child;
@@ -365,22 +365,59 @@ static bd_status conn(loader *L, const cJSON *v, const char *jpath, bd_minst *i)
     return BD_OK;
 }
 
+/* "spike_times" of a population: {"indices": [i...], "times": [t...]} (equal lengths) or {"file": "s.npy"}; the
+ * shape is checked here, the values (ranges, units) when the model is resolved (model_resolve.c spike_table). */
+static bd_status spike_times(loader *L, const cJSON *v, const char *jpath, bd_minst *i)
+{
+    static const char *const keys[] = {"indices", "times", "file"};
+    if (!cJSON_IsObject(v))
+        return fail(L, jpath, BD_ERR_PARSE, "expected {\"indices\": [...], \"times\": [...]} or {\"file\": \"spikes.npy\"}");
+    bd_status st = check_keys(L, v, jpath, keys, 3);
+    if (st) return st;
+    const cJSON *ix = get(v, "indices"), *tm = get(v, "times"), *f = get(v, "file");
+    char sub[600];
+    if (f) {
+        if (ix || tm) return fail(L, jpath, BD_ERR_PARSE, "\"file\" replaces \"indices\" and \"times\"");
+        sub_path(sub, sizeof sub, jpath, "file");
+        const char *s;
+        if ((st = string_value(L, f, sub, &s))) return st;
+    } else {
+        if (!ix || !tm) return fail(L, jpath, BD_ERR_PARSE, "missing \"%s\"", ix ? "times" : "indices");
+        for (int k = 0; k < 2; k++) {
+            sub_path(sub, sizeof sub, jpath, keys[k]);
+            if (!cJSON_IsArray(k ? tm : ix)) return fail(L, sub, BD_ERR_PARSE, "expected an array");
+        }
+        if (cJSON_GetArraySize(ix) != cJSON_GetArraySize(tm))
+            return fail(L, sub, BD_ERR_PARSE, "%d times for %d indices", cJSON_GetArraySize(tm), cJSON_GetArraySize(ix));
+    }
+    char *text = cJSON_PrintUnformatted(v);
+    if (!text) return fail(L, jpath, BD_ERR_NOMEM, "out of memory");
+    st = bd_minst_set_conn(i, "spike_times", text);
+    free(text);
+    return st ? ctx(L, jpath, st) : BD_OK;
+}
+
 static bd_status population(loader *L, const cJSON *v, const char *jpath, const char *name, bd_mtype *group)
 {
-    static const char *const keys[] = {"type", "size", "params", "init"};
-    bd_status st = check_keys(L, v, jpath, keys, 4);
+    static const char *const keys[] = {"type", "size", "params", "init", "spike_times"};
+    bd_status st = check_keys(L, v, jpath, keys, 5);
     if (st) return st;
     char sub[600], buf[64];
     const char *ty = NULL, *size = NULL;
-    if (!get(v, "type")) return fail(L, jpath, BD_ERR_PARSE, "missing \"type\"");
+    const cJSON *spk = get(v, "spike_times");
+    if (spk && get(v, "type")) return fail(L, jpath, BD_ERR_PARSE, "a population has \"type\" or \"spike_times\", not both");
+    if (!spk && !get(v, "type")) return fail(L, jpath, BD_ERR_PARSE, "missing \"type\"");
     if (!get(v, "size")) return fail(L, jpath, BD_ERR_PARSE, "missing \"size\"");
     sub_path(sub, sizeof sub, jpath, "type");
-    if ((st = string_value(L, get(v, "type"), sub, &ty))) return st;
+    if (spk && (st = bd_model_spike_type(L->m, &ty))) return ctx(L, jpath, st);
+    if (!spk && (st = string_value(L, get(v, "type"), sub, &ty))) return st;
     sub_path(sub, sizeof sub, jpath, "size");
     if ((st = scalar_text(L, get(v, "size"), sub, "a positive integer", buf, sizeof buf, &size))) return st;
     bd_minst *i;
     if ((st = bd_model_add_population(L->m, group, name, ty, 0, &i))) return st;
     if ((st = bd_minst_set(i, "size", size))) return st;
+    sub_path(sub, sizeof sub, jpath, "spike_times");
+    if (spk && (st = spike_times(L, spk, sub, i))) return st;
     sub_path(sub, sizeof sub, jpath, "params");
     if ((st = values(L, get(v, "params"), sub, i, 0))) return st;
     sub_path(sub, sizeof sub, jpath, "init");
@@ -443,7 +480,13 @@ static bd_status projection(loader *L, const cJSON *v, const char *jpath, const 
         if (!x) continue;
         sub_path(sub, sizeof sub, jpath, scalars[k]);
         if (k == 1 && !cJSON_IsString(x)) return fail(L, sub, BD_ERR_PARSE, "expected the name of a state variable");
-        if ((st = scalar_text(L, x, sub, "a quantity", buf, sizeof buf, &s))) return st;
+        if (k == 0 && cJSON_IsObject(x)) { /* per-connection delays */
+            bd_init_kind kind;
+            if ((st = init_value(L, x, sub, &kind, a, b, sizeof a))) return st;
+            if ((st = bd_minst_delays(i, kind, a, b[0] ? b : NULL))) return ctx(L, sub, st);
+            continue;
+        }
+        if ((st = scalar_text(L, x, sub, "a quantity or an initializer", buf, sizeof buf, &s))) return st;
         if ((st = bd_minst_set(i, scalars[k], s))) return ctx(L, sub, st);
     }
     static const char *const parts[] = {"synapse", "output", "stp", "plasticity"};
@@ -457,20 +500,51 @@ static bd_status projection(loader *L, const cJSON *v, const char *jpath, const 
     return c ? coupling(L, c, sub, i) : BD_OK;
 }
 
+/* {"file": "I.npy", "dt": "1 ms", "into": "E", "target": "I_ext"}: a time series from an NPY file (kind "file" with
+ * the parameters "file" and "dt"; read and checked against the population when the model is resolved). */
+static bd_status file_input(loader *L, const cJSON *v, const char *jpath, const char *name, bd_mtype *group,
+                            const char *into)
+{
+    char sub[600], buf[64];
+    const char *s = NULL;
+    bd_minst *i;
+    bd_status st;
+    if (get(v, "params")) return fail(L, jpath, BD_ERR_PARSE, "\"params\" belongs to inputs of a \"type\"");
+    if (!get(v, "dt")) return fail(L, jpath, BD_ERR_PARSE, "missing \"dt\" (the interval between the file's rows)");
+    if ((st = bd_model_add_input(L->m, group, name, "file", into, &i))) return st;
+    sub_path(sub, sizeof sub, jpath, "file");
+    if ((st = string_value(L, get(v, "file"), sub, &s))) return st;
+    if ((st = bd_minst_param(i, "file", BD_INIT_FILE, s, NULL))) return ctx(L, sub, st);
+    sub_path(sub, sizeof sub, jpath, "dt");
+    if ((st = scalar_text(L, get(v, "dt"), sub, "a quantity", buf, sizeof buf, &s))) return st;
+    if ((st = bd_minst_param(i, "dt", BD_INIT_VALUE, s, NULL))) return ctx(L, sub, st);
+    const cJSON *t = get(v, "target");
+    if (!t) return BD_OK;
+    sub_path(sub, sizeof sub, jpath, "target");
+    if (!cJSON_IsString(t)) return fail(L, sub, BD_ERR_PARSE, "expected the name of an input variable");
+    return ctx(L, sub, bd_minst_set(i, "target", t->valuestring));
+}
+
 static bd_status input(loader *L, const cJSON *v, const char *jpath, const char *name, bd_mtype *group)
 {
-    static const char *const keys[] = {"type", "into", "params", "constant", "poisson"};
-    bd_status st = check_keys(L, v, jpath, keys, 5);
+    static const char *const keys[] = {"type", "into", "params", "constant", "poisson", "file", "dt", "target"};
+    bd_status st = check_keys(L, v, jpath, keys, 8);
     if (st) return st;
     char sub[600], buf[64];
     const char *into = NULL, *s = NULL;
     if (!get(v, "into")) return fail(L, jpath, BD_ERR_PARSE, "missing \"into\" (the population)");
     sub_path(sub, sizeof sub, jpath, "into");
     if ((st = string_value(L, get(v, "into"), sub, &into))) return st;
-    const cJSON *ty = get(v, "type"), *c = get(v, "constant"), *p = get(v, "poisson");
-    if (!!ty + !!c + !!p != 1)
-        return fail(L, jpath, BD_ERR_PARSE, "an input has one of \"type\", \"constant\" or \"poisson\"");
+    const cJSON *ty = get(v, "type"), *c = get(v, "constant"), *p = get(v, "poisson"), *f = get(v, "file");
+    if (!!ty + !!c + !!p + !!f != 1)
+        return fail(L, jpath, BD_ERR_PARSE, "an input has one of \"type\", \"constant\", \"poisson\" or \"file\"");
     bd_minst *i;
+    if (f) return file_input(L, v, jpath, name, group, into);
+    for (int k = 6; k < 8; k++)
+        if (get(v, keys[k])) {
+            sub_path(sub, sizeof sub, jpath, keys[k]);
+            return fail(L, sub, BD_ERR_PARSE, "\"%s\" belongs to inputs read from a \"file\"", keys[k]);
+        }
     if (ty) {
         sub_path(sub, sizeof sub, jpath, "type");
         if ((st = string_value(L, ty, sub, &s))) return st;

@@ -353,7 +353,7 @@ static bd_status dist_spec(rctx *R, const mval *v, const genv *env, const bd_uni
     int vs = 0;
     while (vs < 6 && strcmp(vs_names[vs], name) != 0) vs++;
     int pair = !strcmp(name, "orthogonal") || !strcmp(name, "gaussian_decay") || !strcmp(name, "dog_decay") ||
-               !strcmp(name, "from_conn");
+               !strcmp(name, "from_conn") || !strcmp(name, "matrix");
     if (pair && size > 0) {
         st = bd_model_fail(R->m, o, s, BD_ERR_MODEL, "'%s' gives projection weights (its value depends on pre and post); "
                            "a per-element value takes a quantity, uniform, normal, truncated_normal, lognormal, gamma, "
@@ -437,6 +437,20 @@ static bd_status dist_spec(rctx *R, const mval *v, const genv *env, const bd_uni
         double def = dog ? 0.005 * fmin(fabs(out->amp[0]), fabs(out->amp[1])) : 0.005 * fabs(out->amp[0]);
         if (!st) st = spec_getq(R, it, "min_w", 0, def, u, o, s, &out->min_w);
         if (!st) st = spec_bool(R, it, "include_self", 1, o, s, &out->include_self);
+    } else if (!strcmp(name, "matrix")) { /* a dense n_pre x n_post NPY: entry (pre, post), in unit u */
+        /* "file.npy" or {"file": "file.npy", "scale": q}: the entries times scale (default 1 in unit u) */
+        static const char *const k[] = {"file", "scale"};
+        out->kind = BD_DIST_MATRIX;
+        const cJSON *file = cJSON_IsObject(it) ? cJSON_GetObjectItemCaseSensitive(it, "file") : it;
+        double scale = 1;
+        if (cJSON_IsObject(it) && !(st = spec_keys(R, it, k, 2, o, s))) st = spec_getq(R, it, "scale", 0, 1, u, o, s, &scale);
+        if (!st && !cJSON_IsString(file))
+            st = bd_model_fail(R->m, o, s, BD_ERR_PARSE, "expected the name of an NPY file of shape (n_pre, n_post), or "
+                               "{\"file\": ..., \"scale\": ...}");
+        if (!st && !(st = read_npy_cols(R, file->valuestring, o, s, &out->values, &out->nrows, &out->ncols, (size_t)1 << 24))) {
+            out->nvalues = out->nrows * out->ncols;
+            for (size_t q = 0; q < out->nvalues; q++) out->values[q] *= scale;
+        }
     } else if (!strcmp(name, "from_conn")) {
         out->kind = BD_DIST_FROM_CONN;
         if (!(cJSON_IsTrue(it) || (cJSON_IsObject(it) && !it->child)))
@@ -575,6 +589,7 @@ static bd_status collect_one(rctx *R, const bd_minst *i, const char *prefix, con
         for (char *c = n->pfx; c && *c; c++) *c = *c == '.' ? '_' : *c;
         if (!st && !strcmp(type, "constant")) n->kind = RIN_CONSTANT;
         else if (!st && !strcmp(type, "poisson")) n->kind = RIN_POISSON;
+        else if (!st && !strcmp(type, "file")) n->kind = RIN_TABLE;
         else if (!st) n->type = bd_mr_type(R, type, &i->at, ".type", BD_TYPE_INPUT, &st);
     } else {
         free(path);
@@ -805,6 +820,127 @@ static bd_status build_pop(rctx *R, int p, bd_net_pop *np)
 }
 
 /* ------------------------------------------------------------------------------------------------------------
+ * Tables: NPY time-series inputs and spike-time sources (network.h bd_net_table; the runner, core/runner_table.c,
+ * turns them into one device table per population) */
+
+/* A file of at most this many values is read (the runner refuses device tables over 64 MB in any case). */
+#define TABLE_MAX_VALUES ((size_t)1 << 27)
+
+static bd_status add_table(bd_net_pop *np, bd_net_table *t)
+{
+    bd_net_table *n = realloc(np->tables, (size_t)(np->ntables + 1) * sizeof *n);
+    if (!n) return free(t->values), t->values = NULL, nomem();
+    np->tables = n;
+    n[np->ntables++] = *t;
+    t->values = NULL;
+    return BD_OK;
+}
+
+/* Input `in` ({"file", "dt", "target"}) into population np: its parameter `<pfx>__value` (flattened as a term of
+ * the input variable) takes row k of the file during [k dt, (k + 1) dt). Shape (T,) or (T, 1): one value for all
+ * elements; (T, size): one per element. Values are in the unit of the input variable, as they stand. */
+static bd_status table_input(rctx *R, const rinput *in, bd_net_pop *np)
+{
+    const bd_minst *i = in->i;
+    const mentry *f = bd_mmap_get(&i->params, "file"), *d = bd_mmap_get(&i->params, "dt");
+    char name[2 * BD_EQ_NAME_MAX + 8];
+    snprintf(name, sizeof name, "%s__value", in->pfx);
+    int sym = bd_eqs_find(np->eqs, name);
+    if (!f || !d || sym < 0) return bd_fail(BD_ERR_MODEL, "input '%s': table parameter '%s' missing", in->path, name);
+    bd_net_table t = {.sym = sym};
+    bd_status st = ms_quantity(R, d->v.a, in->env, &i->at, ".dt", &t.dt_ms);
+    if (st) return st;
+    if (!(t.dt_ms > 0) || !isfinite(t.dt_ms))
+        return bd_model_fail(R->m, &i->at, ".dt", BD_ERR_MODEL, "the interval between rows must be > 0, got %g ms", t.dt_ms);
+    char *file = NULL;
+    size_t cols = 1;
+    if ((st = bd_mr_subst(R, in->env, f->v.a, &i->at, ".file", &file))) return st;
+    st = read_npy_cols(R, file, &i->at, ".file", &t.values, &t.rows, &cols, (size_t)1 << 32);
+    free(file);
+    if (st) return st;
+    t.width = cols;
+    if (!st && cols != 1 && cols != np->size)
+        st = bd_model_fail(R->m, &i->at, ".file", BD_ERR_MODEL, "shape (%zu, %zu): expected (T,) for one value for all "
+                           "elements or (T, %zu) for one per element of '%s'", t.rows, cols, np->size, np->path);
+    if (!st && !t.rows) st = bd_model_fail(R->m, &i->at, ".file", BD_ERR_MODEL, "the file has no rows");
+    if (!st && t.rows * cols > TABLE_MAX_VALUES)
+        st = bd_model_fail(R->m, &i->at, ".file", BD_ERR_LIMIT, "%zu values (at most %zu)", t.rows * cols, TABLE_MAX_VALUES);
+    for (size_t k = 0; !st && k < t.rows * cols; k++)
+        if (!isfinite(t.values[k]))
+            st = bd_model_fail(R->m, &i->at, ".file", BD_ERR_MODEL, "value %zu (row %zu) is not finite", k, k / cols);
+    if (st) return free(t.values), st;
+    return add_table(np, &t);
+}
+
+/* The spike times of a spike-time source population (bd_minst_set_conn(i, "spike_times", JSON)): pairs (element,
+ * time in ms) from {"indices": [...], "times": [...]} or from an (n, 2) NPY file of index, time in ms. */
+static bd_status spike_table(rctx *R, const rpop *rp, bd_net_pop *np)
+{
+    const bd_minst *i = rp->i;
+    cJSON *o = NULL;
+    bd_status st = spec_parse(R, i->conn_value, rp->env, &i->at, ".spike_times", &o);
+    if (st) return st;
+    bd_net_table t = {.sym = bd_eqs_find(np->eqs, "spike"), .spikes = 1, .width = 2};
+    const cJSON *f = cJSON_GetObjectItemCaseSensitive(o, "file"), *ix = cJSON_GetObjectItemCaseSensitive(o, "indices"),
+                *tm = cJSON_GetObjectItemCaseSensitive(o, "times");
+    char sub[300];
+    if (t.sym < 0) st = bd_fail(BD_ERR_MODEL, "population '%s': no 'spike' parameter", rp->path);
+    else if (cJSON_IsString(f)) {
+        size_t cols = 0;
+        double *v = NULL;
+        st = read_npy_cols(R, f->valuestring, &i->at, ".spike_times.file", &v, &t.rows, &cols, 2);
+        if (!st && cols != 2)
+            st = bd_model_fail(R->m, &i->at, ".spike_times.file", BD_ERR_MODEL, "expected an (n, 2) array of element "
+                               "index and time in ms, got %zu column%s", cols, cols == 1 ? "" : "s");
+        if (!st && t.rows > TABLE_MAX_VALUES) st = bd_model_fail(R->m, &i->at, ".spike_times.file", BD_ERR_LIMIT, "too many spikes");
+        t.values = v;
+        for (size_t k = 0; !st && k < t.rows; k++) {
+            double idx = v[2 * k], time = v[2 * k + 1];
+            if (!(idx >= 0 && idx < (double)np->size && idx == floor(idx)))
+                st = bd_model_fail(R->m, &i->at, ".spike_times.file", BD_ERR_MODEL, "row %zu: index %g is not an element of "
+                                   "'%s' (0 to %zu)", k, idx, rp->path, np->size - 1);
+            else if (!(time >= 0) || !isfinite(time))
+                st = bd_model_fail(R->m, &i->at, ".spike_times.file", BD_ERR_MODEL, "row %zu: time %g ms (must be >= 0)",
+                                   k, time);
+        }
+    } else if (cJSON_IsArray(ix) && cJSON_IsArray(tm) && cJSON_GetArraySize(ix) == cJSON_GetArraySize(tm)) {
+        t.rows = (size_t)cJSON_GetArraySize(ix);
+        bd_unit ms;
+        if (!(t.values = malloc((t.rows ? t.rows : 1) * 2 * sizeof *t.values))) st = nomem();
+        if (!st) st = bd_unit_parse("ms", &ms);
+        const cJSON *a = ix->child, *b = tm->child;
+        for (size_t k = 0; !st && k < t.rows; k++, a = a->next, b = b->next) {
+            double idx = 0, time = 0;
+            snprintf(sub, sizeof sub, ".spike_times.indices[%zu]", k);
+            if (!(st = spec_num(R, a, &i->at, sub, &idx)) && !(idx >= 0 && idx < (double)np->size && idx == floor(idx)))
+                st = bd_model_fail(R->m, &i->at, sub, BD_ERR_MODEL, "index %g is not an element of '%s' (0 to %zu)", idx,
+                                   rp->path, np->size - 1);
+            snprintf(sub, sizeof sub, ".spike_times.times[%zu]", k);
+            if (!st && !(st = spec_quantity(R, b, &ms, &i->at, sub, &time)) && !(time >= 0))
+                st = bd_model_fail(R->m, &i->at, sub, BD_ERR_MODEL, "negative spike time %g ms", time);
+            if (!st) t.values[2 * k] = idx, t.values[2 * k + 1] = time;
+        }
+    } else {
+        st = bd_model_fail(R->m, &i->at, ".spike_times", BD_ERR_PARSE, "expected {\"indices\": [...], \"times\": [...]} "
+                           "of equal lengths or {\"file\": \"spikes.npy\"}");
+    }
+    cJSON_Delete(o);
+    if (st) return free(t.values), st;
+    return add_table(np, &t);
+}
+
+/* The tables of population p: its spike times, and the NPY inputs into it. */
+static bd_status build_tables(rctx *R, int p, bd_net_pop *np)
+{
+    const rpop *rp = &R->pops[p];
+    bd_status st = BD_OK;
+    if (rp->i->conn_kind && !strcmp(rp->i->conn_kind, "spike_times")) st = spike_table(R, rp, np);
+    for (int k = 0; k < R->nins && !st; k++)
+        if (R->ins[k].pop == p && R->ins[k].kind == RIN_TABLE) st = table_input(R, &R->ins[k], np);
+    return st;
+}
+
+/* ------------------------------------------------------------------------------------------------------------
  * Projections, generators, monitors */
 
 /* on_spike in format 1: one statement `x = x + w` (the additive form the runner delivers). */
@@ -947,7 +1083,7 @@ static bd_status build_coupling(rctx *R, int j, bd_network *net, bd_net_proj *np
     np->coupling = 1;
     np->diffusive = i->coupling_mode && !strcmp(i->coupling_mode, "diffusive");
     if (i->target) return bd_model_fail(R->m, &i->at, ".target", BD_ERR_MODEL, "a continuous projection has no \"target\"");
-    char src[3 * BD_EQ_NAME_MAX], fed[3 * BD_EQ_NAME_MAX];
+    char src[3 * BD_EQ_NAME_MAX], fed[3 * BD_EQ_NAME_MAX + 8];
     const char *jsub = pr->syn_pre ? ".synapse" : ".coupling.source";
     if (pr->syn_pre) {
         snprintf(src, sizeof src, "%s__%s", pr->pfx, pr->syn_var);
@@ -974,6 +1110,15 @@ static bd_status build_coupling(rctx *R, int j, bd_network *net, bd_net_proj *np
     if (!i->weight.a) return bd_model_fail(R->m, &i->at, "", BD_ERR_PARSE, "missing \"weight\"");
     if ((st = dist(R, &i->weight, pr->env, &w, &i->at, ".weight", 0, &np->weight))) return st;
     if ((st = proj_delay(R, pr, np))) return st;
+    if (i->delays.a) { /* per connection, in ms */
+        bd_unit ms;
+        if (!(np->delays = calloc(1, sizeof *np->delays))) return nomem();
+        if ((st = bd_unit_parse("ms", &ms)) || (st = dist(R, &i->delays, pr->env, &ms, &i->at, ".delay", 0, np->delays)))
+            return st;
+        if (np->delays->kind == BD_DIST_FROM_CONN || np->delays->kind == BD_DIST_ORTHOGONAL)
+            return bd_model_fail(R->m, &i->at, ".delay", BD_ERR_MODEL, "per-connection delays take a distribution, a "
+                                 "file or a matrix");
+    }
     return build_conn(R, j, net, np);
 }
 
@@ -1020,9 +1165,10 @@ static bd_status build_proj(rctx *R, int j, bd_network *net, bd_net_proj *np)
     if (!i->weight.a) return bd_model_fail(R->m, &i->at, "", BD_ERR_PARSE, "missing \"weight\"");
     if ((st = dist(R, &i->weight, pr->env, &post->eqs->syms[np->target].unit, &i->at, ".weight", 0, &np->weight)))
         return st;
-    if (np->weight.kind == BD_DIST_FILE)
-        return bd_model_fail(R->m, &i->at, ".weight", BD_ERR_UNSUPPORTED, "weights from a file are not supported in format 1");
     if ((st = proj_delay(R, pr, np))) return st;
+    if (i->delays.a)
+        return bd_model_fail(R->m, &i->at, ".delay", BD_ERR_UNSUPPORTED, "per-connection delays are supported for "
+                             "coupling projections; an event projection takes one delay");
     if (pr->pl && (st = build_plastic(R, pr, net, np))) return st;
     return build_conn(R, j, net, np);
 }
@@ -1323,6 +1469,9 @@ static bd_status build_conn(rctx *R, int j, bd_network *net, bd_net_proj *np)
     if (st) return free(wv), st;
 weights:
     w = &np->weight;
+    if (w->kind == BD_DIST_FILE && np->conn != BD_CONN_EXPLICIT) /* a file's order means something for pairs only */
+        return bd_model_fail(R->m, o, ".weight.file", BD_ERR_MODEL, "weights from a file follow explicit pairs (ij, "
+                             "file, csr, matrix); for a generated rule give {\"matrix\": \"w.npy\"} (entry pre, post)");
     if (w->kind == BD_DIST_VARSCALE) bd_dist_varscale(w, (double)npre, (double)npost);
     if (w->kind == BD_DIST_ORTHOGONAL) {
         double r = (double)(npre > npost ? npre : npost), c = (double)(npre > npost ? npost : npre);
@@ -1532,7 +1681,7 @@ static bd_status resolve(rctx *R, bd_network *net)
     if (R->npops && !(net->pops = calloc((size_t)R->npops, sizeof *net->pops))) return nomem();
     for (int p = 0; p < R->npops; p++) {
         net->npops++;
-        if ((st = build_pop(R, p, &net->pops[p]))) return st;
+        if ((st = build_pop(R, p, &net->pops[p])) || (st = build_tables(R, p, &net->pops[p]))) return st;
     }
     if (R->nprojs && !(net->projs = calloc((size_t)R->nprojs, sizeof *net->projs))) return nomem();
     for (int j = 0; j < R->nprojs; j++) {
@@ -1611,8 +1760,10 @@ bd_status bd_model_describe(const bd_model *m, char **text)
     OUT("; %zu elements), %d projection%s", total, net->nprojs, net->nprojs == 1 ? "" : "s");
     for (int j = 0; j < net->nprojs; j++) {
         const bd_net_proj *pr = &net->projs[j];
-        OUT("%s%s: %s -> %s.%s, %s", j ? "; " : " (", pr->path, net->pops[pr->pre].path, net->pops[pr->post].path,
-            net->pops[pr->post].eqs->syms[pr->target].name, bd_conn_kind_name(pr->conn));
+        const bd_eqs *pe = net->pops[pr->post].eqs;
+        OUT("%s%s: %s -> %s.%s, %s%s", j ? "; " : " (", pr->path, net->pops[pr->pre].path, net->pops[pr->post].path,
+            pe->syms[pr->coupling ? pr->fed : pr->target].name, pr->coupling ? pr->diffusive ? "diffusive coupling, " :
+            "additive coupling, " : pr->plastic ? "plastic, " : pr->scaled ? "stp, " : "", bd_conn_kind_name(pr->conn));
         if (pr->conn == BD_CONN_FIXED_PROB) OUT(" %g", pr->p);
         if (pr->conn == BD_CONN_FIXED_OUTDEGREE) OUT(" %u", pr->k);
         if (pr->delay_ms > 0) OUT(", delay %g ms", pr->delay_ms);

@@ -18,6 +18,8 @@ void bd_network_free(bd_network *net)
         for (int v = 0; pop->state_init && v < nstate; v++) dist_free(&pop->state_init[v]);
         for (int r = 0; r < pop->nreset; r++) bd_ex_free(pop->reset[r].value);
         free(pop->param_init), free(pop->state_init), free(pop->reset);
+        for (int k = 0; k < pop->ntables; k++) free(pop->tables[k].values);
+        free(pop->tables);
         bd_ex_free(pop->threshold);
         bd_ex_free(pop->refractory_cond);
         bd_eqs_free(pop->eqs);
@@ -27,6 +29,7 @@ void bd_network_free(bd_network *net)
         bd_net_proj *pr = &net->projs[j];
         free(pr->path), free(pr->rows), free(pr->cols);
         dist_free(&pr->weight);
+        dist_free(pr->delays), free(pr->delays);
         if (pr->plastic) {
             bd_eqs_free(pr->plastic->rule);
             free(pr->plastic->pre_var), free(pr->plastic->post_var), free(pr->plastic);

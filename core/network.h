@@ -47,7 +47,8 @@ typedef enum bd_dist_kind {
     BD_DIST_ORTHOGONAL,   /* weights: gain a times an orthogonal n_pre x n_post matrix */
     BD_DIST_GAUSS_DECAY,  /* weights: amp[0] exp(-d^2 / (2 sigma[0]^2)), 0 below min_w */
     BD_DIST_DOG_DECAY,    /* weights: difference of two such Gaussians (amp[0], sigma[0]) - (amp[1], sigma[1]) */
-    BD_DIST_FROM_CONN     /* weights: the values stored with the connectivity (replaced by FILE when resolved) */
+    BD_DIST_FROM_CONN,    /* weights: the values stored with the connectivity (replaced by FILE when resolved) */
+    BD_DIST_MATRIX        /* per synapse: entry (pre, post) of a dense n_pre x n_post matrix (values, ncols) */
 } bd_dist_kind;
 /* VARSCALE: variance = vs_scale / fan, fan = fan_in, fan_out or their mean (vs_fan 0, 1, 2); uniform or normal. */
 typedef struct bd_dist {
@@ -63,6 +64,7 @@ typedef struct bd_dist {
     double sigma[2], amp[2], min_w; /* GAUSS_DECAY, DOG_DECAY */
     int include_self;              /* GAUSS_DECAY, DOG_DECAY: 0 = weight 0 at equal indices */
     bd_geom geom;                  /* GAUSS_DECAY, DOG_DECAY */
+    size_t nrows, ncols;           /* MATRIX: the shape of values */
 } bd_dist;
 
 typedef struct bd_net_reset {
@@ -84,6 +86,8 @@ typedef struct bd_net_pop {
     bd_expr *refractory_cond; /* alternative: refractory while this holds (NULL unless given) */
     char method[32];
     int file_line;         /* where the population is defined, for messages */
+    struct bd_net_table *tables; /* parameters read from tables every step (owned; NPY inputs, spike times) */
+    int ntables;
 } bd_net_pop;
 
 /* Connectivity rules (docs/toolbox.md; core/conn_gen.c generates them). The first five keep their numbers. */
@@ -129,6 +133,7 @@ typedef struct bd_net_proj {
      * src is pre's symbol src_sym (diffusive: post's symbol src_post of the same name). Gap junctions,
      * align-pre synapses (NMDA), rate-network coupling. */
     int coupling, diffusive;
+    bd_dist *delays;       /* coupling: per-connection delays in ms (owned; NULL = delay_ms for all) */
     int src_sym, src_post, fed;
     /* Spike-timing-dependent plasticity: weights change per synapse (NULL = fixed weights). */
     struct bd_net_plastic *plastic;
@@ -180,6 +185,21 @@ typedef struct bd_network {
     bd_net_monitor *monitors;
     int nmonitors;
 } bd_network;
+
+/* A tabulated parameter of a population (docs/model-format.md "Input", "Population"): every step the runner
+ * sets parameter `sym` (a shared parameter declared with value 0) from a table uploaded once
+ * (core/runner_table.c). Two kinds:
+ *  - samples (spikes = 0): values[k * width + (width > 1 ? i : 0)], k < rows, in the parameter's unit, holds
+ *    for t in [k dt_ms, (k + 1) dt_ms), and 0 from rows * dt_ms on (an NPY time series; width 1 or the size);
+ *  - spike times (spikes = 1): rows pairs (element, time in ms) in values; the parameter is 1 during the step
+ *    that ends at round(time / dt) * dt for that element, else 0 (a spike-time source's `spike > 0.5`). */
+typedef struct bd_net_table {
+    int sym;
+    int spikes;
+    double *values;
+    size_t rows, width;
+    double dt_ms;
+} bd_net_table;
 
 void bd_network_free(bd_network *net);
 

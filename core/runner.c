@@ -61,18 +61,16 @@ static bd_status plan_pop(bd_run *r, int pi)
     for (int v = 0; v < e->nodes; v++) {
         noisy |= e->odes[v].nnoise > 0;
         delays |= expr_has_delay(e->odes[v].drift);
+        for (int t = 0; t < e->odes[v].nnoise; t++) delays |= expr_has_delay(e->odes[v].noise[t]);
     }
     for (int j = 0; j < e->nsyms; j++) delays |= e->syms[j].kind == BD_SYM_ALGEBRAIC && expr_has_delay(e->syms[j].def);
-    if (delays)
-        return bd_fail(BD_ERR_UNSUPPORTED, "population '%s' (%s line %d): delayed terms x(t - d) are not supported in "
-                       "network populations yet", p->path, e->source_name, np->file_line);
     const char *mname = np->method[0] ? np->method : "exp_euler";
     if (noisy && strcmp(mname, "euler") == 0) mname = "euler_maruyama";
     p->method = bd_method_find(mname);
     if (!p->method) return bd_fail(BD_ERR_NOT_FOUND, "population '%s': unknown method '%s'", p->path, mname);
-    if (p->method->kind == BD_METHOD_ADAPTIVE || p->method->kind == BD_METHOD_FDE)
-        return bd_fail(BD_ERR_UNSUPPORTED, "population '%s': method '%s' is %s; a network steps every population with "
-                       "the fixed dt", p->path, mname, p->method->kind == BD_METHOD_FDE ? "fractional" : "adaptive");
+    if (p->method->kind == BD_METHOD_ADAPTIVE)
+        return bd_fail(BD_ERR_UNSUPPORTED, "population '%s': method '%s' is adaptive; a network steps every population "
+                       "with the fixed dt", p->path, mname);
     if (noisy && p->method->kind != BD_METHOD_SDE)
         return bd_fail(BD_ERR_MODEL, "population '%s': the equations have noise; '%s' is not an SDE method", p->path, mname);
     p->nstate = e->nodes;
@@ -92,6 +90,9 @@ static bd_status plan_pop(bd_run *r, int pi)
                            e->source_name, y->line);
         }
     }
+    /* delayed terms and fractional methods: the history ring (runner_kernel.c) */
+    bd_status hst = run_plan_history(r, pi, delays);
+    if (hst) return hst;
     if (np->refractory_ms < 0 || !isfinite(np->refractory_ms))
         return bd_fail(BD_ERR_MODEL, "population '%s': refractory period %g ms", p->path, np->refractory_ms);
     double nref = floor(np->refractory_ms / r->dt + 0.5);
@@ -285,6 +286,7 @@ bd_status bd_run_new(bd_device *dev, const bd_network *net, const bd_run_opts *o
         tc += now_s() - c0;
     }
     for (int p = 0; p < net->npops && !st; p++) st = run_pop_buffers(r, p);
+    if (!st) st = run_table_buffers(r);
     for (int j = 0; j < net->nprojs && !st; j++) st = run_proj_connect(r, j);
     for (int j = 0; j < net->nprojs && !st; j++) st = run_proj_build(r, j);
     if (!st) st = bd_device_sync(dev);
@@ -308,9 +310,11 @@ void bd_run_free(bd_run *r)
         bd_ir_free(q->ir);
         bd_buffer_free(q->state), bd_buffer_free(q->par_buf), bd_buffer_free(q->refr), bd_buffer_free(q->rec);
         bd_buffer_free(q->bad), bd_buffer_free(q->cnt), bd_buffer_free(q->vrec), bd_buffer_free(q->vmap);
+        bd_buffer_free(q->hist), bd_buffer_free(q->init);
         for (uint32_t s = 0; q->ring && s < q->ring_len; s++) bd_buffer_free(q->ring[s]);
         for (int j = 0; j < q->ntargets; j++) bd_buffer_free(q->in[j]);
         for (int j = 0; j < q->nfed; j++) bd_buffer_free(q->fed[j]);
+        run_table_free(q);
         free(q->ring), free(q->par), free(q->poisson);
     }
     for (int j = 0; r->projs && j < r->net->nprojs; j++) {
@@ -408,7 +412,10 @@ static bd_status queue_step(bd_run *r, uint64_t s, uint32_t row)
         if (q->b_rec >= 0) b[q->b_rec] = q->rec;
         for (int j = 0; j < q->ntargets; j++) b[q->b_in[j]] = q->in[j];
         for (int j = 0; j < q->nfed; j++) b[q->b_fed[j]] = q->fed[j];
+        if (q->ntab) b[q->b_tab] = q->tab;
         if (q->nvm) b[q->b_vrec] = q->vrec, b[q->b_vmap] = q->vmap;
+        if (q->b_hist >= 0) b[q->b_hist] = q->hist;
+        if (q->b_init >= 0) b[q->b_init] = q->init;
         uint32_t due = 0;
         for (int j = 0; j < q->nvm; j++) due |= (s + 1) % r->mons[q->vm[j]].every == 0 ? 1u << j : 0;
         bd_value sc[6];

@@ -61,6 +61,18 @@ bd_status run_pop_buffers(bd_run *r, int pi)
         for (size_t e = 0; e < n && !st; e++) put(host, r->t, v * n + e, d ? run_dist_value(r, d, stream, (uint32_t)e, 0) : 0);
     }
     if (!st) st = run_buffer(r, (size_t)p->nstate * n * es, host, &p->state, "state", p->path);
+    /* fractional methods read x(t0); the history ring holds the initial state for every step <= 0 (a constant
+     * history before the start, as bdyn integrate without a history expression) */
+    if (!st && p->fde) st = run_buffer(r, (size_t)p->nstate * n * es, host, &p->init, "initial state", p->path);
+    if (!st && p->hist_len) {
+        size_t row = n * es, L = p->hist_len;
+        unsigned char *ring = malloc(L * (size_t)p->nstate * row);
+        if (!ring) st = bd_fail(BD_ERR_NOMEM, "population '%s': out of memory for its history ring (%zu steps)", p->path, L);
+        for (size_t v = 0; v < (size_t)p->nstate && !st; v++)
+            for (size_t s = 0; s < L; s++) memcpy(ring + (v * L + s) * row, (unsigned char *)host + v * row, row);
+        if (!st) st = run_buffer(r, L * (size_t)p->nstate * row, ring, &p->hist, "history ring", p->path);
+        free(ring);
+    }
     for (int q = 0; q < p->npar && !st; q++) {
         const bd_dist *d = &np->param_init[p->par[q]];
         st = check_file(d, n, p->eqs->syms[p->par[q]].name, p->path);
@@ -87,6 +99,45 @@ bd_status run_pop_buffers(bd_run *r, int pi)
         if (!st) st = run_buffer(r, (size_t)p->nvm * n * 4, map, &p->vmap, "monitor map", p->path);
     }
     free(host);
+    return st;
+}
+
+/* Per-connection delays of a coupling (steps, rounded, in the transposed order of the synapses): drawn like
+ * weights (pair kinds at (pre, post), others from their own stream), uploaded as u32, and the longest kept
+ * for the ring of source values. */
+static bd_status conn_delays(bd_run *r, run_proj *pj, const bd_conn_rows *f, size_t n_pre, size_t n_post)
+{
+    const bd_net_proj *np = pj->np;
+    const bd_dist *d = np->delays;
+    const uint32_t key[2] = {r->key0, r->key1};
+    uint32_t stream = ((uint32_t)STREAM_DELAY << 24) | (np->id & 0xFFFFFFu);
+    if (d->kind == BD_DIST_MATRIX && (d->nrows != n_pre || d->ncols != n_post))
+        return bd_fail(BD_ERR_MODEL, "projection '%s': the delay matrix is %zu x %zu, the projection %zu x %zu", np->path,
+                       d->nrows, d->ncols, n_pre, n_post);
+    if (d->kind == BD_DIST_FILE && d->nvalues != f->nnz)
+        return bd_fail(BD_ERR_MODEL, "projection '%s': %zu delays from the file for %zu synapses", np->path, d->nvalues, f->nnz);
+    double *v = malloc((f->nnz ? f->nnz : 1) * sizeof *v);
+    void *tvp = NULL;
+    uint32_t *trp = NULL, *tci = NULL, *steps = malloc((f->nnz ? f->nnz : 1) * 4);
+    bd_status st = v && steps ? BD_OK : bd_fail(BD_ERR_NOMEM, "projection '%s': out of memory for its delays", np->path);
+    for (size_t pre = 0; pre < n_pre && !st; pre++)
+        for (uint32_t s = f->rowptr[pre]; s < f->rowptr[pre + 1]; s++)
+            v[s] = bd_dist_is_pair(d) ? bd_dist_pair(d, pre, f->col[s])
+                   : d->kind == BD_DIST_FILE ? d->values[f->order ? f->order[s] : s]
+                                             : bd_dist_draw(d, key, stream, (uint32_t)pre, s - f->rowptr[pre]);
+    if (!st) st = bd_csr_transpose_host(n_pre, n_post, f->rowptr, f->col, v, BD_F64, &trp, &tci, &tvp);
+    const double *tv = tvp;
+    uint32_t most = 0;
+    for (size_t s = 0; s < f->nnz && !st; s++) {
+        double k = floor(tv[s] / r->dt + 0.5);
+        if (!(k >= 0 && k <= 1e6))
+            st = bd_fail(BD_ERR_MODEL, "projection '%s': delay %g ms of synapse %zu is negative, not finite or too long",
+                         np->path, tv[s], s);
+        else steps[s] = (uint32_t)k, most = steps[s] > most ? steps[s] : most;
+    }
+    if (!st) st = run_buffer(r, f->nnz * 4, steps, &pj->delays, "delay", np->path);
+    pj->delay = most;
+    free(v), free(tvp), free(trp), free(tci), free(steps);
     return st;
 }
 
@@ -141,6 +192,7 @@ bd_status run_proj_connect(bd_run *r, int j)
         st = bd_csr_transpose_host(n_pre, n_post, f.rowptr, f.col, val, r->t, &trp, &tci, constant ? NULL : &tval);
         if (st) bd_fail_context(st, "projection '%s'", name);
     }
+    if (!st && np->delays) st = conn_delays(r, pj, &f, n_pre, n_post);
     pj->nnz = f.nnz;
     if (!st) st = run_buffer(r, (n_post + 1) * 4, trp, &pj->rowptr, "row pointer", name);
     if (!st) st = run_buffer(r, f.nnz * 4, tci, &pj->colidx, "column index", name);

@@ -14,7 +14,8 @@
 #define RUN_MAX_FED 16     /* parameters of one population fed by coupling projections */
 
 /* Philox streams (counter word 3 = kind << 24 | id), so every random quantity has its own sequence. */
-enum { STREAM_STATE = 1, STREAM_PARAM = 2, STREAM_WEIGHT = 3, STREAM_POISSON = 4, STREAM_NOISE = 5 };
+enum { STREAM_STATE = 1, STREAM_PARAM = 2, STREAM_WEIGHT = 3, STREAM_POISSON = 4, STREAM_NOISE = 5, STREAM_DELAY = 7 };
+/* 6 is BD_CONN_STREAM (core/conn_gen.h) */
 
 typedef struct run_pop {
     const char *path;
@@ -46,6 +47,20 @@ typedef struct run_pop {
     int nbuf, nscal;
     bd_buffer *state, *par_buf, *refr, **ring, *rec, *bad, *cnt, *in[RUN_MAX_TARGETS], *vrec, *vmap;
     uint64_t spikes;      /* since the start or restore: the sum of the per-element counters after each advance */
+    /* Delayed terms x(t - d) and fractional methods (integrate_impl.h's history ring): the state at the start
+     * of each of the last hist_len steps (0 = no ring), element i of state v at step s in
+     * ((v * hist_len + s % hist_len) * n + i); FDE methods also read x(t0) from `init` ((v * n + i)). */
+    uint32_t hist_len;
+    int fde;              /* the method is fractional */
+    double alpha;         /* FDE: the Caputo order, the population's parameter `alpha` */
+    uint32_t memory;      /* FDE: steps of memory, the parameter `num_memory` (default 1000; 0 = the whole run) */
+    int b_hist, b_init;
+    bd_buffer *hist, *init;
+    /* runner_table.c: tabulated parameters (NPY inputs, spike times), all in one buffer read by the kernel */
+    int ntab, b_tab;
+    size_t tab_len;       /* values in the buffer */
+    struct run_tab *tabs;
+    bd_buffer *tab;
 } run_pop;
 
 typedef struct run_proj {
@@ -61,7 +76,7 @@ typedef struct run_proj {
      * and all2all projections with one weight (a sum over pre instead of a matrix) get kernels of their own */
     int own, fast, fed_slot;
     uint32_t hist_len;    /* coupling with a delay: slots of the ring of source values (delay + 1) */
-    bd_buffer *hist, *sum;
+    bd_buffer *hist, *sum, *delays; /* delays: per synapse in steps (transposed order), couplings only */
     bd_ir *ir[3];         /* 0: record the source into the ring, 1: sum over pre (fast), 2: deliver */
     bd_kernel *kern[3];
 } run_proj;
@@ -106,6 +121,9 @@ struct bd_run {
 
 /* runner_kernel.c: builds p->ir for population pi (buffer and scalar slots into p). */
 bd_status run_build_kernel(bd_run *r, int pi);
+/* Plans population pi's history ring (after its method and per-element parameters are known): the delays'
+ * reach (`delays`: the equations contain x(t - d)) and, for a fractional method, alpha and num_memory. */
+bd_status run_plan_history(bd_run *r, int pi, int delays);
 
 /* runner_conn.c */
 /* Value number (a, b) of distribution d in stream `stream` (Philox counter (a, b, 0, stream), key the
@@ -117,6 +135,15 @@ bd_status run_pop_buffers(bd_run *r, int pi);
 bd_status run_proj_connect(bd_run *r, int j);
 /* A device buffer of `bytes` from host data (or zeros); what names it in messages. */
 bd_status run_buffer(bd_run *r, size_t bytes, const void *host, bd_buffer **out, const char *what, const char *owner);
+
+/* runner_table.c */
+/* Lays out population pi's tables (before its kernel is built: they set p->ntab). */
+bd_status run_table_plan(bd_run *r, int pi);
+/* Sets vals[sym] of each table parameter to its value at this step (in build_body, after the fed parameters). */
+void run_table_emit(bd_run *r, int pi, bd_ir *k, bd_ir_val *vals);
+/* Uploads every population's tables (after the population buffers). */
+bd_status run_table_buffers(bd_run *r);
+void run_table_free(run_pop *p);
 
 /* runner_proj.c */
 /* Plans projection j's own kernels (after plan_proj): fed parameters, fast path, ring. */

@@ -79,6 +79,7 @@ static bd_status build_body(bd_run *r, int pi, bd_ir *k, bd_ir_val *x, bd_ir_val
     for (int q = 0; q < p->npar; q++)
         vals[p->par[q]] = bd_ir_let(k, bd_ir_load(k, p->b_par, add(k, mul(k, u32c(k, q), nn), i)));
     for (int f = 0; f < p->nfed; f++) vals[p->fed_sym[f]] = bd_ir_let(k, bd_ir_load(k, p->b_fed[f], i));
+    run_table_emit(r, pi, k, vals); /* NPY inputs and spike times: this step's row of the table */
     for (int v = 0; v < p->nstate; v++) x[v] = bd_ir_var(k, bd_ir_load(k, p->b_state, add(k, mul(k, u32c(k, v), nn), i)));
 
     bd_integrate_opts opts;
@@ -86,11 +87,13 @@ static bd_status build_body(bd_run *r, int pi, bd_ir *k, bd_ir_val *x, bd_ir_val
     opts.method = p->method->name;
     opts.dt = r->dt;
     opts.precision = t;
+    opts.alpha = p->fde ? p->alpha : 1;
+    opts.memory = p->memory;
     bd_ir_val key0 = bd_ir_param(k, p->s_key0), key1 = bd_ir_param(k, p->s_key1);
     bd_step_ctx c = {
         .k = k, .t = t, .eqs = e, .method = p->method, .opts = &opts, .nstate = p->nstate, .x = x,
         .dt = bd_ir_const(k, t, r->dt), .step = step, .elem = i, .key0 = key0, .sym_vals = vals,
-        .hist_slot = -1, .init_slot = -1, .n = nn,
+        .hist_slot = p->hist_len ? p->b_hist : -1, .hist_len = p->hist_len, .init_slot = p->fde ? p->b_init : -1, .n = nn,
         /* the equations' noise has its own key per population: counter word 3 stays 0 for it */
         .key1 = bd_ir_let(k, bd_ir_binary(k, BD_IR_BXOR, key1, u32c(k, (double)(((uint32_t)STREAM_NOISE << 24) | (uint32_t)pi)))),
     };
@@ -114,6 +117,18 @@ static bd_status build_body(bd_run *r, int pi, bd_ir *k, bd_ir_val *x, bd_ir_val
     c.key1 = nkey1;
 
     /* refractory: a countdown of steps, or a condition on the state, or both */
+    /* The history ring holds the state at the start of every step, after the pending input (and, through the
+     * previous step's store, every reset): so the fractional memory and the delayed values x(t - d) see the
+     * trajectory the population actually followed, jumps included. Slot step % hist_len; the emitters read
+     * older slots only (DDE: step - hist_len + 2 .. step; FDE: step - hist_len + 1 .. step - 1). */
+    if (p->hist_len) {
+        bd_ir_val slot = bd_ir_let(k, bd_ir_binary(k, BD_IR_MOD, step, u32c(k, p->hist_len)));
+        for (int v = 0; v < p->nstate; v++) {
+            bd_ir_val row = add(k, u32c(k, (double)v * p->hist_len), slot);
+            bd_ir_store(k, p->b_hist, add(k, mul(k, row, nn), i), x[v]);
+        }
+    }
+
     bd_ir_val refr_now = bd_ir_const(k, BD_BOOL, 0), rcount = -1;
     if (p->refractory) {
         rcount = bd_ir_let(k, bd_ir_load(k, p->b_refr, i));
@@ -201,6 +216,112 @@ static bd_status build_body(bd_run *r, int pi, bd_ir *k, bd_ir_val *x, bd_ir_val
     return bd_ir_status(k);
 }
 
+/* The value of a parameter that must be one number for the whole population (a kernel literal): 1 and *out,
+ * 0 when the equations do not declare it; an error when it varies per element or a coupling writes it. */
+static bd_status shared_param(bd_run *r, int pi, const char *name, const char *why, int *found, double *out)
+{
+    run_pop *p = &r->pops[pi];
+    const bd_net_pop *np = &r->net->pops[pi];
+    const bd_eqs *e = p->eqs;
+    *found = 0;
+    int j = bd_eqs_find(e, name);
+    if (j < 0 || (e->syms[j].kind != BD_SYM_PARAM && e->syms[j].kind != BD_SYM_CONST)) return BD_OK;
+    for (int q = 0; q < p->npar; q++)
+        if (p->par[q] == j)
+            return bd_fail(BD_ERR_MODEL, "population '%s': parameter '%s' (%s) must be one value for the whole "
+                           "population, not drawn per element", p->path, name, why);
+    for (int q = 0; q < r->net->nprojs; q++)
+        if (r->net->projs[q].coupling && r->net->projs[q].post == pi && r->net->projs[q].fed == j)
+            return bd_fail(BD_ERR_MODEL, "population '%s': parameter '%s' (%s) cannot be fed by a coupling projection",
+                           p->path, name, why);
+    const bd_dist *d = np->param_init ? &np->param_init[j] : NULL;
+    *out = d && d->kind == BD_DIST_CONST && !isnan(d->a) ? d->a : e->syms[j].value;
+    *found = 1;
+    return BD_OK;
+}
+
+/* The ring length the delays x(t - d) of population pi need (bd_dde_ring_len), with the per-element
+ * parameters drawn as run_pop_buffers draws them, so every element's delay is checked and covered. */
+static bd_status delay_ring_len(bd_run *r, int pi, uint32_t *len)
+{
+    run_pop *p = &r->pops[pi];
+    const bd_net_pop *np = &r->net->pops[pi];
+    const bd_eqs *e = p->eqs;
+    /* bd_dde_ring_len reads eqs and param_array only */
+    bd_system sys = {.eqs = (bd_eqs *)e};
+    sys.param_array = calloc((size_t)e->nsyms + 1, sizeof *sys.param_array);
+    bd_status st = sys.param_array ? BD_OK : bd_fail(BD_ERR_NOMEM, "population '%s': out of memory", p->path);
+    for (int q = 0; q < p->npar && !st; q++) {
+        int j = p->par[q];
+        const bd_dist *d = &np->param_init[j];
+        if (d->kind == BD_DIST_FILE && d->nvalues != p->n) {
+            st = bd_fail(BD_ERR_MODEL, "population '%s': %s has %zu values from its file, %zu expected", p->path,
+                         e->syms[j].name, d->nvalues, p->n);
+            break;
+        }
+        double *a = sys.param_array[j] = malloc(p->n * sizeof *a);
+        if (!a) {
+            st = bd_fail(BD_ERR_NOMEM, "population '%s': out of memory", p->path);
+            break;
+        }
+        uint32_t stream = ((uint32_t)STREAM_PARAM << 24) | ((uint32_t)pi << 12) | (uint32_t)j;
+        for (size_t el = 0; el < p->n; el++) a[el] = run_dist_value(r, d, stream, (uint32_t)el, 0);
+    }
+    if (!st) st = bd_dde_ring_len(&sys, p->n, r->dt, len);
+    if (st) bd_fail_context(st, "population '%s' (%s line %d)", p->path, e->source_name, np->file_line);
+    for (int j = 0; sys.param_array && j < e->nsyms; j++) free(sys.param_array[j]);
+    free(sys.param_array);
+    return st;
+}
+
+bd_status run_plan_history(bd_run *r, int pi, int delays)
+{
+    run_pop *p = &r->pops[pi];
+    p->b_hist = p->b_init = -1;
+    p->fde = p->method->kind == BD_METHOD_FDE;
+    p->hist_len = 0;
+    uint32_t len = 0;
+    bd_status st = delays ? delay_ring_len(r, pi, &len) : BD_OK;
+    if (st) return st;
+    if (p->fde) {
+        const char *mn = p->method->name;
+        int found;
+        double a = NAN, m = 1000; /* BrainPy's FractionalFHR default num_memory */
+        if ((st = shared_param(r, pi, "alpha", "the fractional order", &found, &a))) return st;
+        if (!found)
+            return bd_fail(BD_ERR_MODEL, "population '%s': method '%s' is fractional; its order is the parameter "
+                           "'alpha' (0 < alpha <= 1), which the equations do not declare", p->path, mn);
+        if (!(a > 0 && a <= 1))
+            return bd_fail(BD_ERR_MODEL, "population '%s': the fractional order alpha must be in (0, 1] (got %g)",
+                           p->path, a);
+        if ((st = shared_param(r, pi, "num_memory", "the fractional memory in steps", &found, &m))) return st;
+        if (!(m >= 0 && m == floor(m) && m <= 1e8))
+            return bd_fail(BD_ERR_MODEL, "population '%s': num_memory must be a whole number of steps from 0 (the whole "
+                           "run) to 1e8 (got %g)", p->path, m);
+        p->alpha = a;
+        p->memory = (uint32_t)m;
+        /* the memory's steps plus the current one (the L1 differences reach one step further) */
+        uint64_t want = (p->memory ? (uint64_t)p->memory : r->total) + 1;
+        if (want > 100000001u)
+            return bd_fail(BD_ERR_LIMIT, "population '%s': a fractional memory of %llu steps is too long; set "
+                           "num_memory", p->path, (unsigned long long)want - 1);
+        if (want > len) len = (uint32_t)want;
+        /* llvmpipe (lavapipe) stops an invocation after 65,535 loop iterations: one step loops over the memory */
+        if (len > 60000 && strstr(r->info->description, "llvmpipe"))
+            return bd_fail(BD_ERR_LIMIT, "population '%s' on %s (%s): a fractional memory of %u steps exceeds the "
+                           "65,535 loop iterations llvmpipe allows one invocation; set a shorter num_memory or use "
+                           "another device", p->path, r->info->name, r->info->description, len - 1);
+    }
+    double bytes = (double)len * p->nstate * p->n * r->es;
+    if (len && bytes > (double)r->info->max_binding_bytes)
+        return bd_fail(BD_ERR_LIMIT, "population '%s': the history ring of %u steps x %d variables x %zu elements "
+                       "(%.0f bytes) exceeds the %llu bytes one kernel argument may bind on %s; shorten num_memory or "
+                       "the delays", p->path, len, p->nstate, p->n, bytes,
+                       (unsigned long long)r->info->max_binding_bytes, r->info->name);
+    p->hist_len = len;
+    return BD_OK;
+}
+
 bd_status run_build_kernel(bd_run *r, int pi)
 {
     run_pop *p = &r->pops[pi];
@@ -222,10 +343,14 @@ bd_status run_build_kernel(bd_run *r, int pi)
     if (p->spike_rec) BUF(b_rec, BD_U32, 1);
     for (int j = 0; j < p->ntargets; j++) BUF(b_in[j], t, 1);
     for (int j = 0; j < p->nfed; j++) BUF(b_fed[j], t, 0);
+    if (!(st = run_table_plan(r, pi)) && p->ntab) BUF(b_tab, t, 0);
     if (p->nvm) {
         BUF(b_vrec, t, 1);
         BUF(b_vmap, BD_U32, 0);
     }
+    p->b_hist = p->b_init = -1;
+    if (p->hist_len) BUF(b_hist, t, 1);
+    if (p->fde) BUF(b_init, t, 0);
 #undef BUF
 #define SCAL(slot, type) (p->slot = bd_ir_scalar(k, type), p->nscal++)
     SCAL(s_n, BD_U32);

@@ -44,6 +44,9 @@ uint64_t run_model_hash(const bd_run *r)
         fnv_u64(&f, (uint64_t)q->nref);
         fnv_u64(&f, q->ring_len);
         fnv_u64(&f, (uint64_t)q->ntargets);
+        /* the history ring's layout, and the order the memory was computed with */
+        fnv_u64(&f, q->hist_len);
+        if (q->fde) fnv_f64(&f, q->alpha), fnv_u64(&f, q->memory);
     }
     for (int j = 0; j < net->nprojs; j++) {
         const bd_net_proj *np = r->projs[j].np;
@@ -55,6 +58,16 @@ uint64_t run_model_hash(const bd_run *r)
         fnv_u64(&f, (uint64_t)np->target);
         fnv_u64(&f, ((uint64_t)(uint32_t)np->coupling << 32) | (uint32_t)(np->scaled ? np->scale_var + 1 : 0));
         fnv_u64(&f, (uint64_t)(np->plastic != NULL));
+        /* the generators' parameters (core/conn_gen.c), so a checkpoint refuses another connectivity */
+        fnv_u64(&f, ((uint64_t)(uint32_t)np->include_self << 40) | ((uint64_t)(uint32_t)np->allow_multi << 32) |
+                        ((uint64_t)(uint32_t)np->directed << 24) | ((uint64_t)(uint32_t)np->normalize << 16) |
+                        (uint64_t)(uint32_t)np->grid4);
+        fnv_u64(&f, ((uint64_t)np->radius << 32) | (uint64_t)np->nnz);
+        fnv_f64(&f, np->sigma);
+        fnv_u64(&f, ((uint64_t)np->geom.shape[0] << 32) | np->geom.shape[1]);
+        fnv_u64(&f, ((uint64_t)np->geom.post_shape[0] << 32) | np->geom.post_shape[1]);
+        fnv_u64(&f, ((uint64_t)(uint32_t)np->geom.ndim << 32) | (uint32_t)np->geom.periodic);
+        for (int d = 0; d < 2; d++) fnv_f64(&f, np->geom.lo[d]), fnv_f64(&f, np->geom.hi[d]);
     }
     for (int q = 0; q < net->npoisson; q++) {
         fnv_str(&f, net->poisson[q].path);
@@ -255,6 +268,8 @@ static size_t pieces(const bd_run *r, piece *out)
         for (uint32_t s = 0; s < q->ring_len; s++) PUT(q->ring[s], q->n * 4);
         PUT(q->bad, 2 * q->n * 4);
         for (int j = 0; j < q->ntargets; j++) PUT(q->in[j], q->n * r->es);
+        if (q->hist_len) PUT(q->hist, (size_t)q->hist_len * q->nstate * q->n * r->es);
+        if (q->fde) PUT(q->init, (size_t)q->nstate * q->n * r->es);
     }
     for (int j = 0; j < r->net->nprojs; j++) {
         bd_buffer *b[2];

@@ -118,7 +118,7 @@ bd_status run_proj_plan(bd_run *r, int j)
     int one_weight = np->weight.kind == BD_DIST_CONST;
     pj->own = np->coupling || np->scaled || np->plastic ||
               (np->conn == BD_CONN_ALL2ALL && one_weight && np->storage != BD_STORE_PROCEDURAL);
-    pj->fast = pj->own && np->conn == BD_CONN_ALL2ALL && one_weight && !np->plastic;
+    pj->fast = pj->own && np->conn == BD_CONN_ALL2ALL && one_weight && !np->plastic && !np->delays;
     if (!np->coupling) return BD_OK;
     if (post->nfed == RUN_MAX_FED)
         return bd_fail(BD_ERR_LIMIT, "population '%s': more than %d coupling projections", post->path, RUN_MAX_FED);
@@ -226,13 +226,14 @@ static bd_status build_main(bd_run *r, run_proj *pj, bd_ir *k)
     int b_spk = coupling ? -1 : bd_ir_buffer(k, BD_U32, 0);
     int b_hist = coupling && pj->hist_len ? bd_ir_buffer(k, r->t, 0) : -1;
     int b_out = bd_ir_buffer(k, r->t, 1);
-    int b_rp = -1, b_ci = -1, b_val = -1, b_pspk = -1, b_sum = -1;
+    int b_rp = -1, b_ci = -1, b_val = -1, b_pspk = -1, b_sum = -1, b_del = -1;
     if (pj->fast) {
         b_sum = bd_ir_buffer(k, r->t, 0);
     } else {
         b_rp = bd_ir_buffer(k, BD_U32, 0), b_ci = bd_ir_buffer(k, BD_U32, 0);
         if (pj->values) b_val = bd_ir_buffer(k, r->t, pl != NULL);
         if (pl) b_pspk = bd_ir_buffer(k, BD_U32, 0);
+        if (pj->delays) b_del = bd_ir_buffer(k, BD_U32, 0);
     }
     int s_slot = bd_ir_scalar(k, BD_U32), s_step = bd_ir_scalar(k, BD_U32);
     bd_ir_val i = bd_ir_index(k), hslot = bd_ir_param(k, s_slot);
@@ -257,7 +258,13 @@ static bd_status build_main(bd_run *r, run_proj *pj, bd_ir *k)
         bd_ir_val s = bd_ir_let(k, add(k, lo, q));
         bd_ir_val j = bd_ir_let(k, bd_ir_load(k, b_ci, s));
         bd_ir_val w = bd_ir_var(k, b_val >= 0 ? bd_ir_load(k, b_val, s) : w0);
-        if ((st = pre_term(&b, pj, b_spk, b_hist, hslot, j, time, &term))) return st;
+        bd_ir_val slot = hslot;
+        if (b_del >= 0) { /* this synapse's delay: ring slot (step - d) mod L */
+            bd_ir_val L = u32c(k, pj->hist_len);
+            slot = bd_ir_let(k, bd_ir_binary(k, BD_IR_MOD, bd_ir_binary(k, BD_IR_SUB, add(k, bd_ir_param(k, s_step), L),
+                                                                         bd_ir_load(k, b_del, s)), L));
+        }
+        if ((st = pre_term(&b, pj, b_spk, b_hist, slot, j, time, &term))) return st;
         bd_ir_assign(k, acc, add(k, acc, mul(k, w, term)));
         bd_ir_assign(k, wsum, add(k, wsum, w));
         if (pl) {
@@ -297,6 +304,7 @@ bd_status run_proj_build(bd_run *r, int j)
     bd_status st = BD_OK;
     if (np->coupling)
         st = run_buffer(r, post->n * r->es, NULL, &post->fed[pj->fed_slot], "coupled input", name);
+    if (np->delays) pj->hist_len = pj->delay + 1; /* the longest per-connection delay is known now */
     if (!st && pj->hist_len)
         st = run_buffer(r, (size_t)pj->hist_len * r->pops[np->pre].n * r->es, NULL, &pj->hist, "source ring", name);
     if (!st && pj->fast) st = run_buffer(r, r->es, NULL, &pj->sum, "sum", name);
@@ -367,6 +375,7 @@ bd_status run_proj_queue(bd_run *r, int j, uint64_t s)
             b[n++] = pj->rowptr, b[n++] = pj->colidx;
             if (pj->values) b[n++] = pj->values;
             if (np->plastic) b[n++] = post->ring[(s + post->ring_len - 1) % post->ring_len];
+            if (pj->delays) b[n++] = pj->delays;
         }
         st = bd_kernel_launch(pj->kern[K_MAIN], post->n, b, (size_t)n, sc, 2);
     }
@@ -376,7 +385,7 @@ bd_status run_proj_queue(bd_run *r, int j, uint64_t s)
 void run_proj_free(run_proj *pj)
 {
     for (int kk = 0; kk < 3; kk++) bd_kernel_free(pj->kern[kk]), bd_ir_free(pj->ir[kk]);
-    bd_buffer_free(pj->hist), bd_buffer_free(pj->sum);
+    bd_buffer_free(pj->hist), bd_buffer_free(pj->sum), bd_buffer_free(pj->delays);
 }
 
 int run_proj_state(const bd_run *r, int j, bd_buffer **bufs, size_t *bytes)

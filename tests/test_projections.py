@@ -96,12 +96,20 @@ gp, gs = npy(d + "/gpre.npy"), npy(d + "/gpost.npy")
 e = max(abs(gs[2 * s] - 0.25 * sum(gp[3 * (s - 1):3 * s])) for s in range(1, 1000))
 check(e < 1e-12 and max(gp) < 1 and max(gp) > 0.1, "align-pre NMDA: |g_post - w sum g_pre| = %.2e, peak g %.3f" % (e, max(gp)))
 
+# per-connection delays from a matrix: post k receives sum_j x_j(t - d_jk), x_j = s_j t (start of each step)
+d = run("delays")
+c = npy(d + "/c.npy")
+D, S = [[2.0, 5.0], [7.3, 0.0], [1.0, 12.0]], [1, 2, 3]
+e = max(abs(c[2 * s + k] - sum(S[j] * max(s - round(D[j][k] / 0.1), 0) * 0.1 for j in range(3)))
+        for s in range(300) for k in range(2))
+check(e < 1e-9, "per-connection delays (matrix): max |c - sum x_j(t - d_jk)| = %.2e (bound 1e-9)" % e)
+
 # every other device gives the cpu's results
 devs = [x["name"] for x in json.loads(subprocess.run([bdyn, "devices", "--json"], capture_output=True, text=True).stdout)]
 for dev in devs:
     if dev == "cpu":
         continue
-    for model, files in (("gap", ["V"]), ("stp", ["g", "d"]), ("stdp", ["weights_PQ"]), ("nmda", ["gpre", "gpost"])):
+    for model, files in (("gap", ["V"]), ("stp", ["g", "d"]), ("stdp", ["weights_PQ"]), ("nmda", ["gpre", "gpost"]), ("delays", ["c"])):
         a, b = run(model), run(model, dev)
         e = 0.0
         for f in files:

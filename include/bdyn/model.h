@@ -75,6 +75,8 @@ BD_API bd_status bd_minst_set_conn(bd_minst *i, const char *kind, const char *va
 BD_API bd_status bd_minst_param(bd_minst *i, const char *name, bd_init_kind kind, const char *a, const char *b);
 BD_API bd_status bd_minst_init(bd_minst *i, const char *var, bd_init_kind kind, const char *a, const char *b);
 BD_API bd_status bd_minst_weight(bd_minst *i, bd_init_kind kind, const char *a, const char *b);
+/* Per-connection delays of a coupling projection: an initializer in ms (instead of one "delay"). */
+BD_API bd_status bd_minst_delays(bd_minst *i, bd_init_kind kind, const char *a, const char *b);
 /* A projection's synapse or output (part "synapse" / "output"), whose parameters bd_minst_param sets. */
 BD_API bd_status bd_minst_add_part(bd_minst *proj, const char *part, const char *type, bd_minst **out);
 
