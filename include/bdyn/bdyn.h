@@ -10,5 +10,9 @@
 #include "ops.h"
 #include "io.h"
 #include "integrate.h"
+#include "model.h"
+#include "model_types.h"
+#include "run.h"
+#include "measure.h"
 
 #endif
