@@ -104,6 +104,7 @@ typedef struct parser {
     int line;
     const char *label;
     int cap_syms, cap_odes;
+    int nrand;    /* rand() calls so far: each call site's stream number */
 } parser;
 
 static int is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
@@ -363,9 +364,10 @@ static bd_expr *parse_call(parser *p, bd_status *st, int f, int from)
     bd_expr *e = bd_xp_node(BD_EX_CALL, (int)functions[f].fn, n, args[0], args[1], args[2]);
     if (!e) *st = nomem();
     else span(e, from, to);
-    /* each rand() call is its own random stream, named by its place in the source: the extra statements a
-     * population parses after its flattened text (threshold, resets) keep the positions of that text */
-    if (e && e->op == BD_FN_RAND) e->sym = from;
+    /* each rand() call is its own random stream, numbered in source order (not by byte position, so that
+     * spacing and comments do not change the draws): the extra statements a population parses after its
+     * flattened text (threshold, resets) come after that text and keep its numbers */
+    if (e && e->op == BD_FN_RAND) e->sym = p->nrand++;
     return e;
 fail:
     for (int i = 0; i < 3; i++) bd_ex_free(args[i]);

@@ -639,6 +639,15 @@ static int head_in(const char *stmt, const char *const *names, int n)
     return 0;
 }
 
+/* 1 if identifier `name` occurs in text as a whole token. */
+static int has_token(const char *text, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *c = strstr(text, name); c; c = strstr(c + 1, name))
+        if ((c == text || !(is_alpha(c[-1]) || is_digit(c[-1]))) && !(is_alpha(c[n]) || is_digit(c[n]))) return 1;
+    return 0;
+}
+
 /* Appends the statements of a part whose head is not in drop[0..ndrop), renamed. */
 static void emit_without(sbuf *b, const renamer *r, const char *const *drop, int ndrop)
 {
@@ -689,14 +698,10 @@ static bd_status projection_sides(rctx *R, int p, sbuf *b)
             if (!t->has_on_spike)
                 return bd_model_fail(R->m, &t->at, "", BD_ERR_MODEL, "type '%s' keeps presynaptic state: it needs "
                                      "\"on_spike\" statements (e.g. \"x = x + 1\")", t->name);
-            for (int k = 0; k < t->on_spike.n; k++)
-                if (strstr(t->on_spike.s[k], "w") && bd_eqs_find(e, "w") < 0) {
-                    const char *q = t->on_spike.s[k];
-                    for (const char *c = strchr(q, 'w'); c; c = strchr(c + 1, 'w'))
-                        if ((c == q || !(is_alpha(c[-1]) || is_digit(c[-1]))) && !(is_alpha(c[1]) || is_digit(c[1])))
-                            return bd_model_fail(R->m, &t->at, ".on_spike", BD_ERR_MODEL, "presynaptic state of type '%s' "
-                                                 "cannot use the weight w (it is per synapse)", t->name);
-                }
+            for (int k = 0; k < t->on_spike.n && bd_eqs_find(e, "w") < 0; k++)
+                if (has_token(t->on_spike.s[k], "w"))
+                    return bd_model_fail(R->m, &t->at, ".on_spike", BD_ERR_MODEL, "presynaptic state of type '%s' cannot "
+                                         "use the weight w (it is per synapse)", t->name);
             renamer rn = {e, pfx, NULL, NULL, 0};
             emit_part(b, &rn, NULL, 0);
             if ((st = part_values(R, pfx, t, e, part, pr->env, NULL, 0))) break;

@@ -102,12 +102,12 @@ static void side_buffers(kbuild *b, int s, int writable)
     b->b_par[s] = p->npar ? bd_ir_buffer(b->k, b->r->t, 0) : -1;
 }
 
-static bd_buffer *const *side_binds(const bd_run *r, int pop, bd_buffer **out, int *n)
+/* Binds side `pop`'s buffers in the order side_buffers declared them. */
+static void side_binds(const bd_run *r, int pop, bd_buffer **out, int *n)
 {
     const run_pop *p = &r->pops[pop];
     out[(*n)++] = p->state;
     if (p->npar) out[(*n)++] = p->par_buf;
-    return out;
 }
 
 bd_status run_proj_plan(bd_run *r, int j)

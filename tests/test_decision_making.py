@@ -13,7 +13,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 bdyn, model = sys.argv[1], sys.argv[2]
 passed = failed = 0
-SEEDS = range(1, 21)
+# 20 trials; the sanitizer pass of scripts/test runs the first 4 (BDYN_DM_TRIALS) to keep CI short: the
+# 80 % criterion is measured in the normal build
+SEEDS = range(1, 1 + int(os.environ.get("BDYN_DM_TRIALS", "20")))
 C = 25.6
 MU = {"A": 40 * (1 + C / 100), "B": 40 * (1 - C / 100)}
 

@@ -5,45 +5,20 @@ and against the paper's stationary solution, and its tracking of a moving stimul
 (correlated inputs win, the weights become bimodal) as statistics; STP's delivered amplitudes against the
 Tsodyks-Markram recursion and the membrane potential against the sum of analytic PSP kernels.
 Plain Python (no numpy): NPY files are read and written with struct."""
-import cmath, json, math, os, re, struct, subprocess, sys, tempfile, time
+import cmath, json, math, os, sys, tempfile, time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bdtest import check, read_npy, run_bdyn, summary, write_npy
 
 bdyn, models = sys.argv[1], sys.argv[2]
 out = tempfile.mkdtemp()
-failed = 0
-
-
-def check(ok, what):
-    global failed
-    failed += not ok
-    print("PASS" if ok else "FAIL", what)
-    return ok
-
-
-def read_npy(path):
-    d = open(path, "rb").read()
-    hl = struct.unpack("<H", d[8:10])[0]
-    h = d[10:10 + hl].decode()
-    shape = tuple(int(x) for x in re.search(r"'shape': \(([^)]*)\)", h).group(1).split(",") if x.strip())
-    f = {"<f8": "d", "<i4": "i", "<f4": "f"}[re.search(r"'descr': '([^']*)'", h).group(1)]
-    n = 1
-    for s in shape:
-        n *= s
-    return shape, list(struct.unpack("<%d%s" % (n, f), d[10 + hl:10 + hl + struct.calcsize(f) * n]))
-
-
-def write_npy(path, vals):
-    hdr = "{'descr': '<f8', 'fortran_order': False, 'shape': (%d,), }" % len(vals)
-    hdr += " " * ((64 - (10 + len(hdr) + 1) % 64) % 64) + "\n"
-    with open(path, "wb") as f:
-        f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(hdr)) + hdr.encode())
-        f.write(struct.pack("<%dd" % len(vals), *vals))
 
 
 def run(model, name, *extra):
     d = os.path.join(out, name)
     t0 = time.time()
-    p = subprocess.run([bdyn, "run", model, "--device", "cpu", "--out", d] + list(extra), capture_output=True, text=True)
-    ok = check(p.returncode == 0, "run %s (%.1f s): %s" % (name, time.time() - t0, (p.stdout + p.stderr).strip()[-160:]))
+    rc, text = run_bdyn(bdyn, ["run", model, "--device", "cpu", "--out", d] + list(extra))
+    ok = check(rc == 0, "run %s (%.1f s): %s" % (name, time.time() - t0, text[-160:]))
     return d if ok else None
 
 
@@ -195,5 +170,4 @@ if d:
             check(jumps[1] / jumps[0] > 1.5 and jumps[2] > jumps[1], "STP fac: 2nd/1st %.3f, 3rd/1st %.3f (facilitation)"
                   % (jumps[1] / jumps[0], jumps[2] / jumps[0]))
 
-print("%d failed" % failed)
-sys.exit(1 if failed else 0)
+summary()

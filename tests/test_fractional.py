@@ -15,29 +15,12 @@ Checks, each against a reference written here (plain Python 3, no numpy; NPY fil
    interpolated linearly between stored steps, constant history before t = 0: max |dx| < 1e-9.
 5. Checkpoint at half time and resume: the traces equal one uninterrupted run bit for bit.
 """
-import json, math, os, re, struct, subprocess, sys, tempfile
+import json, math, os, sys, tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bdtest import check, devices, read_values, run_bdyn, run_model, summary
 
 bdyn, models = sys.argv[1], sys.argv[2]
-passed = failed = 0
-
-
-def check(ok, what):
-    global passed, failed
-    passed, failed = passed + bool(ok), failed + (not ok)
-    print("PASS" if ok else "FAIL", what)
-    return ok
-
-
-def read_npy(path):
-    data = open(path, "rb").read()
-    hlen = struct.unpack("<H", data[8:10])[0]
-    header = data[10:10 + hlen].decode()
-    shape = tuple(int(x) for x in re.search(r"'shape': \(([^)]*)\)", header).group(1).split(",") if x.strip())
-    fmt = {"<i4": "i", "<f8": "d", "<f4": "f"}[re.search(r"'descr': '([^']*)'", header).group(1)]
-    count = 1
-    for s in shape:
-        count *= s
-    return list(struct.unpack("<%d%s" % (count, fmt), data[10 + hlen:10 + hlen + struct.calcsize(fmt) * count]))
 
 
 def run(pops, dt, duration, precision="f64", device="cpu", var_mons=(), lib="lib/fractional.json"):
@@ -51,18 +34,13 @@ def run(pops, dt, duration, precision="f64", device="cpu", var_mons=(), lib="lib
             model["monitors"]["s_" + p] = {"spikes": p}
     for pv in var_mons:
         model["monitors"]["v_" + pv.replace(".", "_")] = {"var": pv, "indices": [0]}
-    path = os.path.join(d, "m.json")
-    with open(path, "w") as f:
-        json.dump(model, f)
     env = dict(os.environ, BDYN_MODEL_PATH=models)
-    p = subprocess.run([bdyn, "run", path, "--device", device, "--out", os.path.join(d, "out")], capture_output=True,
-                       text=True, env=env, timeout=300)
-    if not check(p.returncode == 0, "bdyn run on %s (%s, dt %s): rc %d %s" % (device, precision, dt, p.returncode,
-                                                                      (p.stdout + p.stderr).strip()[-300:])):
+    rc, text = run_model(bdyn, model, os.path.join(d, "m.json"), os.path.join(d, "out"), device, env, timeout=300)
+    if not check(rc == 0, "bdyn run on %s (%s, dt %s): rc %d %s" % (device, precision, dt, rc, text[-300:])):
         sys.exit(1)
-    out = {k[2:]: read_npy(os.path.join(d, "out", "%s_t.npy" % k)) for k in model["monitors"] if k.startswith("s_")}
+    out = {k[2:]: read_values(os.path.join(d, "out", "%s_t.npy" % k)) for k in model["monitors"] if k.startswith("s_")}
     for pv in var_mons:
-        out[pv] = read_npy(os.path.join(d, "out", "v_%s.npy" % pv.replace(".", "_")))
+        out[pv] = read_values(os.path.join(d, "out", "v_%s.npy" % pv.replace(".", "_")))
     return out
 
 
@@ -179,7 +157,7 @@ check(ref_iz[0] != l1(izh_f(10.0), [-65.0, -13.0], 1.0, DT, steps, 1, izh_after)
       % (len(ref_iz[0]), len(l1(izh_f(10.0), [-65.0, -13.0], 1.0, DT, steps, 1, izh_after)[0])))
 
 # ----------------------------------------------------------------------------- 3. other devices
-listed = json.loads(subprocess.run([bdyn, "devices", "--json"], capture_output=True, text=True, timeout=120).stdout)
+listed = devices(bdyn, info=True)
 names = [d["name"] for d in listed]
 cpu32 = run(pops, DT, T, precision="f32", var_mons=mons)
 compare32 = lambda o, where: (
@@ -246,15 +224,13 @@ with open(path, "w") as f:
     json.dump(model, f)
 env = dict(os.environ, BDYN_MODEL_PATH=models)
 ck = os.path.join(d, "ck.bin")
-rcs = [subprocess.run([bdyn, "run", path, "--device", "cpu", "--out", os.path.join(d, o)] + extra, capture_output=True,
-                      text=True, env=env, timeout=300).returncode
+rcs = [run_bdyn(bdyn, ["run", path, "--device", "cpu", "--out", os.path.join(d, o)] + extra, env=env, timeout=300)[0]
        for o, extra in (("full", []), ("half", ["--duration", str(T / 2), "--checkpoint", ck]), ("rest", ["--resume", ck]))]
 if check(rcs == [0, 0, 0], "checkpoint runs: exit codes %s" % rcs):
     for m in ("v", "w"):
-        full = read_npy(os.path.join(d, "full", m + ".npy"))
-        parts = read_npy(os.path.join(d, "half", m + ".npy")) + read_npy(os.path.join(d, "rest", m + ".npy"))
+        full = read_values(os.path.join(d, "full", m + ".npy"))
+        parts = read_values(os.path.join(d, "half", m + ".npy")) + read_values(os.path.join(d, "rest", m + ".npy"))
         check(parts == full, "checkpoint at %g ms + resume reproduces the %s trace bit for bit (%d samples)"
               % (T / 2, "Z.V" if m == "v" else "H.V", len(full)))
 
-print("%d passed, %d failed" % (passed, failed))
-sys.exit(1 if failed else 0)
+summary()

@@ -3,43 +3,19 @@
 its manifest, NPY trajectories and traces figure, and agrees with the cpu run within a stated
 tolerance; bad system files and options fail with exit code 1 or 2 and a message naming the file,
 line, column or option. Plain Python (no numpy): NPY files are read with struct."""
-import json, os, re, struct, subprocess, sys, tempfile
+import json, os, re, sys, tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bdtest import check, read_npy, run_bdyn, summary, devices as list_devices
 
 bdyn, examples = sys.argv[1], sys.argv[2]
-passed = failed = 0
-
-
-def check(ok, what):
-    global passed, failed
-    if ok:
-        passed += 1
-        print("PASS", what)
-    else:
-        failed += 1
-        print("FAIL", what)
-    return ok
-
-
-def read_npy(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    hlen = struct.unpack("<H", data[8:10])[0]
-    header = data[10:10 + hlen].decode()
-    shape = tuple(int(x) for x in re.search(r"'shape': \(([^)]*)\)", header).group(1).split(",") if x.strip())
-    assert "'<f8'" in header, header
-    count = 1
-    for s in shape:
-        count *= s
-    return shape, struct.unpack("<%dd" % count, data[10 + hlen:10 + hlen + 8 * count])
 
 
 def run(args):
-    p = subprocess.run([bdyn, "integrate"] + args, capture_output=True, text=True, timeout=600)
-    return p.returncode, p.stdout + p.stderr
+    return run_bdyn(bdyn, ["integrate"] + args)
 
 
-devices = [d["name"] for d in json.loads(subprocess.run([bdyn, "devices", "--json"], capture_output=True,
-                                                        text=True).stdout)]
+devices = list_devices(bdyn)
 # Per system: the tolerance against cpu (max abs difference over the final state, relative to its scale).
 # Chaotic systems are compared over a short horizon, where rounding differences have not grown yet.
 systems = {
@@ -107,5 +83,4 @@ for path, extra, want_rc, pattern in cases:
     check(rc == want_rc and re.search(pattern, text, re.S) is not None,
           "bad input %s %s: exit %d (want %d), message /%s/: %s" % (os.path.basename(path), " ".join(extra), rc,
                                                                  want_rc, pattern, text.strip()))
-print("%d passed, %d failed, 0 skipped" % (passed, failed))
-sys.exit(1 if failed else 0)
+summary(", 0 skipped")

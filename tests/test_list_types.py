@@ -4,22 +4,16 @@ with its kind, file, doc, equations, and each parameter's default and unit (the 
 equations' declaration `name : unit`, independently of the C code); --markdown has a section per kind and a
 subsection per type; a folder in $BDYN_MODEL_PATH adds its lib/*.json; bad names and kinds exit 2.
 Plain Python 3 (no numpy)."""
-import glob, json, os, re, shutil, subprocess, sys, tempfile
+import glob, json, os, re, shutil, sys, tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bdtest import check, run_bdyn, summary
 
 bdyn, models_dir = sys.argv[1], sys.argv[2]
-passed = failed = 0
-
-
-def check(ok, what):
-    global passed, failed
-    passed, failed = passed + bool(ok), failed + (not ok)
-    print("PASS" if ok else "FAIL", what)
-    return ok
 
 
 def run(args, env=None):
-    p = subprocess.run([bdyn] + args, capture_output=True, text=True, timeout=300, env=env)
-    return p.returncode, p.stdout, p.stderr
+    return run_bdyn(bdyn, args, env=env, timeout=300, separate=True)
 
 
 def declared_units(equations):
@@ -49,8 +43,7 @@ nfiles = len(glob.glob(os.path.join(models_dir, "lib", "*.json")))
 
 rc, out, err = run(["list-types", "--json"])
 if not check(rc == 0, "list-types --json runs (%d lib files, %d types): %s" % (nfiles, len(expected), err.strip()[:300])):
-    print("%d passed, %d failed" % (passed, failed))
-    sys.exit(1)
+    summary()
 listed = json.loads(out)
 by_name = {}
 for t in listed:
@@ -135,5 +128,4 @@ ok = rc == 0 and json.loads(out)[0]["file"] == "lib/zz_extra_test.json" and \
 check(ok, "a lib folder in $BDYN_MODEL_PATH adds its types (tau 7 ms, unit ms): %s" % (out.strip()[:200] or err.strip()))
 
 shutil.rmtree(tmp, ignore_errors=True)
-print("%d passed, %d failed" % (passed, failed))
-sys.exit(1 if failed else 0)
+summary()

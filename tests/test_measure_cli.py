@@ -5,34 +5,16 @@ population rate, ISI CV, Fano factor, coherence kappa (brute force over the pair
 synchrony chi^2 and the FC matrix of the V traces, the spectrum's peak and its Parseval sum; the raster round
 trip (pairs -> matrix -> pairs) is bit-exact; plain NPY files without a manifest give the same rate with --dt,
 --n and --duration; text and JSON formats; bad input exits nonzero and names the path."""
-import json, math, os, re, shutil, struct, subprocess, sys, tempfile
+import json, math, os, shutil, sys, tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bdtest import check, pearson, read_npy, run_bdyn, summary
 
 bdyn, models_dir = sys.argv[1], sys.argv[2]
-passed = failed = 0
-
-
-def check(ok, what):
-    global passed, failed
-    passed, failed = passed + bool(ok), failed + (not ok)
-    print("PASS" if ok else "FAIL", what)
-    return ok
-
-
-def read_npy(path):
-    data = open(path, "rb").read()
-    hlen = struct.unpack("<H", data[8:10])[0]
-    header = data[10:10 + hlen].decode()
-    shape = tuple(int(x) for x in re.search(r"'shape': \(([^)]*)\)", header).group(1).split(",") if x.strip())
-    fmt = {"<i4": "i", "<f8": "d", "<f4": "f"}[re.search(r"'descr': '([^']*)'", header).group(1)]
-    count = 1
-    for s in shape:
-        count *= s
-    return shape, list(struct.unpack("<%d%s" % (count, fmt), data[10 + hlen:10 + hlen + struct.calcsize(fmt) * count]))
 
 
 def run(args):
-    p = subprocess.run([bdyn] + args, capture_output=True, text=True, timeout=600)
-    return p.returncode, p.stdout, p.stderr
+    return run_bdyn(bdyn, args, separate=True)
 
 
 def measure(*args):
@@ -159,12 +141,6 @@ j = measure("synchrony", os.path.join(out, "V_E"))
 check(close(j.get("chi2", -1), chi2, 1e-9), "synchrony of V_E (%d traces): chi^2 %.6f (want %.6f)" % (n, j.get("chi2", -1), chi2))
 
 
-def pearson(x, y):
-    mx, my = sum(x) / len(x), sum(y) / len(y)
-    sxy = sum((a - mx) * (b - my) for a, b in zip(x, y))
-    return sxy / math.sqrt(sum((a - mx) ** 2 for a in x) * sum((b - my) ** 2 for b in y))
-
-
 j = measure("fc", os.path.join(out, "V_E"), "--out", os.path.join(tmp, "fc.npy"))
 shape, fc = read_npy(os.path.join(tmp, "fc.npy"))
 err = max(abs(fc[a * n + b] - (1.0 if a == b else pearson(cols[a], cols[b]))) for a in range(n) for b in range(n))
@@ -237,5 +213,4 @@ rc, o, e = run(["measure", "nonsense", os.path.join(out, "spikes_E")])
 check(rc == 2 and "nonsense" in e, "unknown measure: exit 2: %s" % e.strip())
 
 shutil.rmtree(tmp, ignore_errors=True)
-print("%d passed, %d failed" % (passed, failed))
-sys.exit(1 if failed else 0)
+summary()

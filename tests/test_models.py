@@ -4,38 +4,19 @@ population spike counts within 2 % of cpu's and single-neuron traces within 1e-3
 checkpointed half way and resumed equals an uninterrupted one bit for bit (cpu); bad models exit 2.
 Networks run for 100 ms here to keep CI short (the full 1 s runs are in the closing notes and bench/).
 Plain Python (no numpy): NPY files are read with struct."""
-import glob, json, os, re, struct, subprocess, sys, tempfile
+import glob, json, os, re, sys, tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bdtest import check, read_npy, run_bdyn, summary, devices as list_devices
 
 bdyn, models_dir, bad_dir = sys.argv[1], sys.argv[2], sys.argv[3]
-passed = failed = 0
-
-
-def check(ok, what):
-    global passed, failed
-    passed, failed = passed + bool(ok), failed + (not ok)
-    print("PASS" if ok else "FAIL", what)
-    return ok
-
-
-def read_npy(path):
-    data = open(path, "rb").read()
-    hlen = struct.unpack("<H", data[8:10])[0]
-    header = data[10:10 + hlen].decode()
-    shape = tuple(int(x) for x in re.search(r"'shape': \(([^)]*)\)", header).group(1).split(",") if x.strip())
-    fmt = {"<i4": "i", "<f8": "d", "<f4": "f"}[re.search(r"'descr': '([^']*)'", header).group(1)]
-    count = 1
-    for s in shape:
-        count *= s
-    return shape, list(struct.unpack("<%d%s" % (count, fmt), data[10 + hlen:10 + hlen + struct.calcsize(fmt) * count]))
 
 
 def run(args):
-    p = subprocess.run([bdyn] + args, capture_output=True, text=True, timeout=900)
-    return p.returncode, (p.stdout + p.stderr).strip()
+    return run_bdyn(bdyn, args, timeout=900)
 
 
-devices = [d["name"] for d in json.loads(subprocess.run([bdyn, "devices", "--json"], capture_output=True,
-                                                        text=True).stdout)]
+devices = list_devices(bdyn)
 out = tempfile.mkdtemp()
 for model in sorted(glob.glob(os.path.join(models_dir, "*.json"))):
     name = os.path.basename(model)[:-5]
@@ -98,5 +79,4 @@ for bad in sorted(glob.glob(os.path.join(bad_dir, "*.json")))[:8]:
     rc, text = run(["check", bad])
     check(rc == 2 and re.search(r"\.json:\d+:\d+: ", text) is not None, "check %s exits 2 with a location: %s" %
           (os.path.basename(bad), text.splitlines()[0][:160] if text else ""))
-print("%d passed, %d failed, 0 skipped" % (passed, failed))
-sys.exit(1 if failed else 0)
+summary(", 0 skipped")

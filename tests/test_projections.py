@@ -4,38 +4,22 @@ gap junctions (diffusive coupling) against an exponential-Euler integration of t
 STD jumps against the Tsodyks-Markram recursion; the STDP window against its exponentials; align-pre
 NMDA: the post side receives w * sum of the presynaptic g. Every model also runs on every other device
 and must match cpu. Plain Python (no numpy)."""
-import json, math, os, re, struct, subprocess, sys, tempfile
+import math, os, sys, tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bdtest import check, devices, run_bdyn, summary
+from bdtest import read_values as npy
 
 bdyn, src = sys.argv[1], sys.argv[2]
 models = os.path.join(src, "tests", "models", "proj")
 out = tempfile.mkdtemp()
-failed = 0
-
-
-def check(ok, what):
-    global failed
-    failed += not ok
-    print("PASS" if ok else "FAIL", what)
-
-
-def npy(path):
-    d = open(path, "rb").read()
-    hl = struct.unpack("<H", d[8:10])[0]
-    h = d[10:10 + hl].decode()
-    shape = tuple(int(x) for x in re.search(r"'shape': \(([^)]*)\)", h).group(1).split(",") if x.strip())
-    f = {"<f8": "d", "<i4": "i", "<f4": "f"}[re.search(r"'descr': '([^']*)'", h).group(1)]
-    n = 1
-    for s in shape:
-        n *= s
-    return list(struct.unpack("<%d%s" % (n, f), d[10 + hl:10 + hl + struct.calcsize(f) * n]))
 
 
 def run(model, device="cpu"):
     d = os.path.join(out, model + "_" + device.replace(":", ""))
-    p = subprocess.run([bdyn, "run", os.path.join(models, model + ".json"), "--device", device, "--out", d],
-                       capture_output=True, text=True)
-    if p.returncode:
-        print(p.stdout + p.stderr)
+    rc, text = run_bdyn(bdyn, ["run", os.path.join(models, model + ".json"), "--device", device, "--out", d])
+    if rc:
+        print(text)
     return d
 
 
@@ -96,6 +80,59 @@ gp, gs = npy(d + "/gpre.npy"), npy(d + "/gpost.npy")
 e = max(abs(gs[2 * s] - 0.25 * sum(gp[3 * (s - 1):3 * s])) for s in range(1, 1000))
 check(e < 1e-12 and max(gp) < 1 and max(gp) > 0.1, "align-pre NMDA: |g_post - w sum g_pre| = %.2e, peak g %.3f" % (e, max(gp)))
 
+# align-pre receptor kinetics after one spike. AMPA/GABAa are linear in g for a given transmitter, so each
+# step is the exact exponential relaxation (transmitter on while the countdown Tl > 0 at the step's start);
+# NMDA and BioNMDA against RK4 at dt/100 written here (with the same transmitter steps for BioNMDA).
+d = run("kinetics")
+ts = npy(d + "/sp_t.npy")
+dt = 0.1
+for name, g_f, t_f, alpha, beta, Tc in (("AMPA", "ga", "ta", 0.98, 0.18, 0.5), ("GABAa", "gg", "tg", 0.53, 0.18, 1.0)):
+    g, tl = npy(d + "/%s.npy" % g_f), npy(d + "/%s.npy" % t_f)
+    x, e = 0.0, 0.0
+    for s in range(1, len(g)):
+        on = tl[s - 1] > 0
+        k = alpha * Tc * on + beta
+        inf = alpha * Tc * on / k
+        x = inf + (x - inf) * math.exp(-k * dt) if s > 0 else x
+        e = max(e, abs(x - g[s]))
+    check(len(ts) == 1 and e < 1e-12 and max(g) > 0.05, "%s: peak g %.4f, max |g - exact relaxation| = %.1e" % (name, max(g), e))
+
+
+def rk4(f, y, h, n):
+    for _ in range(n):
+        k1 = f(y)
+        k2 = f([a + h / 2 * b for a, b in zip(y, k1)])
+        k3 = f([a + h / 2 * b for a, b in zip(y, k2)])
+        k4 = f([a + h * b for a, b in zip(y, k3)])
+        y = [a + h / 6 * (b + 2 * c + 2 * dd + ee) for a, b, c, dd, ee in zip(y, k1, k2, k3, k4)]
+    return y
+
+
+def kinetic_errors(d, dt):
+    """Max |g - RK4| of NMDA and BioNMDA (RK4 at dt/20, the same spike step and transmitter steps)."""
+    gn, gb, tb = npy(d + "/gn.npy"), npy(d + "/gb.npy"), npy(d + "/tb.npy")
+    spike_step = round(npy(d + "/sp_t.npy")[0] / dt) - 1
+    y, z, en, eb = [0.0, 0.0], [0.0, 0.0], 0.0, 0.0
+    for s in range(len(gn)):
+        if s == spike_step + 1:
+            y[1] += 1  # NMDA: x = x + 1 at the spike (a reset: after the spike step)
+        if s > 0:
+            y = rk4(lambda v: [-v[0] / 100 + 0.5 * v[1] * (1 - v[0]), -v[1] / 2], y, dt / 20, 20)
+            T = 1.0 if tb[s - 1] > 0 else 0.0
+            z = rk4(lambda v: [2 * v[1] * (1 - v[0]) - 0.01 * v[0], 1 * T * (1 - v[1]) - 0.5 * v[1]], z, dt / 20, 20)
+        en, eb = max(en, abs(y[0] - gn[s]) / max(gn)), max(eb, abs(z[0] - gb[s]) / max(gb))
+    return en, eb
+
+
+coarse = kinetic_errors(d, 0.1)
+fine_dir = os.path.join(out, "kinetics_fine")
+run_bdyn(bdyn, ["run", os.path.join(models, "kinetics.json"), "--device", "cpu", "--dt", "0.01", "--out", fine_dir])
+fine = kinetic_errors(fine_dir, 0.01)
+for k, name in enumerate(("NMDA", "BioNMDA")):
+    order = math.log10(coarse[k] / fine[k])
+    check(abs(order - 1) < 0.15 and fine[k] < 5e-3, "%s vs RK4: error %.2e (dt 0.1 ms) / %.2e (dt 0.01 ms) of the peak, "
+          "order %.3f (exponential Euler: 1 +- 0.15)" % (name, coarse[k], fine[k], order))
+
 # per-connection delays from a matrix: post k receives sum_j x_j(t - d_jk), x_j = s_j t (start of each step)
 d = run("delays")
 c = npy(d + "/c.npy")
@@ -105,15 +142,14 @@ e = max(abs(c[2 * s + k] - sum(S[j] * max(s - round(D[j][k] / 0.1), 0) * 0.1 for
 check(e < 1e-9, "per-connection delays (matrix): max |c - sum x_j(t - d_jk)| = %.2e (bound 1e-9)" % e)
 
 # every other device gives the cpu's results
-devs = [x["name"] for x in json.loads(subprocess.run([bdyn, "devices", "--json"], capture_output=True, text=True).stdout)]
-for dev in devs:
+for dev in devices(bdyn):
     if dev == "cpu":
         continue
-    for model, files in (("gap", ["V"]), ("stp", ["g", "d"]), ("stdp", ["weights_PQ"]), ("nmda", ["gpre", "gpost"]), ("delays", ["c"])):
+    for model, files in (("gap", ["V"]), ("stp", ["g", "d"]), ("stdp", ["weights_PQ"]), ("nmda", ["gpre", "gpost"]), ("delays", ["c"]), ("kinetics", ["ga", "gg", "gn", "gb"])):
         a, b = run(model), run(model, dev)
         e = 0.0
         for f in files:
             x, y = npy("%s/%s.npy" % (a, f)), npy("%s/%s.npy" % (b, f))
             e = max([e] + [abs(p - q) / (1 + abs(p)) for p, q in zip(x, y)] + [float(len(x) != len(y))])
         check(e < 1e-9, "%s on %s vs cpu: max relative difference %.2e (bound 1e-9)" % (model, dev, e))
-sys.exit(1 if failed else 0)
+summary()

@@ -12,47 +12,21 @@ spike-time sources, through `bdyn run`, against values computed here step by ste
 - The same model on opencl:0 and vulkan:0, when present, gives byte-identical files.
 - A spike time before dt/2 is refused with its message.
 Usage: test_tables.py BDYN. Plain Python (no numpy): NPY files written and read with struct."""
-import json, math, os, re, struct, subprocess, sys, tempfile
+import json, math, os, sys, tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bdtest import check, devices, read_npy, run_model, summary, write_npy
 
 bdyn = sys.argv[1]
-fails = 0
-
-
-def check(cond, what):
-    global fails
-    print(("ok   " if cond else "FAIL ") + what)
-    fails += not cond
-
-
-def write_npy(path, vals, shape, fmt="<f8"):
-    code = {"<f8": "d", "<f4": "f", "<i4": "i", "<i8": "q"}[fmt]
-    hdr = "{'descr': '%s', 'fortran_order': False, 'shape': (%s), }" % (
-        fmt, ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else ""))
-    hdr += " " * ((64 - (10 + len(hdr) + 1) % 64) % 64) + "\n"
-    with open(path, "wb") as f:
-        f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(hdr)) + hdr.encode())
-        f.write(struct.pack("<%d%s" % (len(vals), code), *vals))
-
-
-def read_npy(path):
-    data = open(path, "rb").read()
-    hlen = struct.unpack("<H", data[8:10])[0]
-    hdr = data[10:10 + hlen].decode()
-    fmt = {"<f4": "f", "<f8": "d", "<i4": "i"}[re.search(r"'descr': '([^']+)'", hdr).group(1)]
-    shape = tuple(int(x) for x in re.search(r"'shape': \(([^)]*)\)", hdr).group(1).replace(",", " ").split())
-    count = (len(data) - 10 - hlen) // struct.calcsize(fmt)
-    return shape, list(struct.unpack("<%d%s" % (count, fmt), data[10 + hlen:]))
 
 
 def run(model, folder, device="cpu", expect_ok=True):
-    path = os.path.join(folder, "m.json")
-    with open(path, "w") as f:
-        json.dump(model, f)
+    """Runs the model on the device; returns (exit status, output, result folder)."""
     out = os.path.join(folder, "out_" + device.replace(":", "_"))
-    p = subprocess.run([bdyn, "run", path, "--device", device, "--out", out], capture_output=True, text=True)
-    if expect_ok and p.returncode != 0:
-        print(p.stdout + p.stderr)
-    return p, out
+    rc, text = run_model(bdyn, model, os.path.join(folder, "m.json"), out, device)
+    if expect_ok and rc != 0:
+        print(text)
+    return rc, text, out
 
 
 DT, STEPS, N = 0.5, 16, 3
@@ -105,9 +79,9 @@ for s in range(STEPS):
     V = [V[i] + DT * (I[i] + X[i]) for i in range(N)]
     exp_I.append(I), exp_X.append(X), exp_V.append(list(V))
 
-p, out = run(model, tmp)
-check(p.returncode == 0, "bdyn run with NPY inputs and spike-time sources")
-if p.returncode == 0:
+rc, _, out = run(model, tmp)
+check(rc == 0, "bdyn run with NPY inputs and spike-time sources")
+if rc == 0:
     for name, exp in (("I", exp_I), ("X", exp_X), ("V", exp_V)):
         shape, vals = read_npy(os.path.join(out, name + ".npy"))
         got = [vals[k * N:(k + 1) * N] for k in range(shape[0])]
@@ -130,21 +104,19 @@ if p.returncode == 0:
               for s in range(STEPS)]
     check(pv == exp_pv, "post V through the projections: %s" % pv)
 
-    devs = [x["name"] for x in json.loads(subprocess.run([bdyn, "devices", "--json"], capture_output=True,
-                                                         text=True).stdout)]
+    devs = devices(bdyn)
     for dev in ("opencl:0", "vulkan:0"):
         if dev not in devs:
             print("skip %s: not present" % dev)
             continue
-        q, dout = run(model, tmp, dev)
-        same = q.returncode == 0 and all(open(os.path.join(out, f), "rb").read() == open(os.path.join(dout, f), "rb").read()
+        q, _, dout = run(model, tmp, dev)
+        same = q == 0 and all(open(os.path.join(out, f), "rb").read() == open(os.path.join(dout, f), "rb").read()
                                          for f in os.listdir(out) if f.endswith(".npy"))
         check(same, "%s: every NPY file identical to cpu" % dev)
 
 early = json.loads(json.dumps(model))
 early["populations"]["S"]["spike_times"] = {"indices": [1], "times": ["0.2 ms"]}
-p, _ = run(early, tmp, expect_ok=False)
-check(p.returncode != 0 and "times must be >= dt/2" in p.stderr, "a spike time before dt/2 is refused: %s" % p.stderr.strip())
+rc, text, _ = run(early, tmp, expect_ok=False)
+check(rc != 0 and "times must be >= dt/2" in text, "a spike time before dt/2 is refused: %s" % text)
 
-print("%d failure(s)" % fails)
-sys.exit(1 if fails else 0)
+summary()

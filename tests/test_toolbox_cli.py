@@ -6,53 +6,24 @@ gaussian_prob's count is within 4 sd of the sum of its probabilities (computed h
 a csr's data and ij's third row arrive summed in the post variable, initializers give the right sample
 means, runs repeat exactly for one seed and differ for another, and bad rules fail with the JSON path.
 Plain Python (no numpy): NPY files are written and read with struct."""
-import json, math, os, re, struct, subprocess, sys, tempfile
+import json, math, os, re, sys, tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bdtest import check, read_npy, run_bdyn, summary, write_npy
 
 bdyn = sys.argv[1]
-passed = failed = 0
-
-
-def check(ok, what):
-    global passed, failed
-    passed, failed = passed + bool(ok), failed + (not ok)
-    print("PASS" if ok else "FAIL", what)
-    return ok
-
-
-def write_npy(path, rows, dtype="<f8"):
-    two = isinstance(rows[0], list)
-    flat = [x for r in rows for x in r] if two else rows
-    shape = "(%d, %d)" % (len(rows), len(rows[0])) if two else "(%d,)" % len(rows)
-    hdr = "{'descr': '%s', 'fortran_order': False, 'shape': %s, }" % (dtype, shape)
-    hdr += " " * (63 - (10 + len(hdr)) % 64) + "\n"
-    fmt = {"<f8": "d", "<i8": "q", "|b1": "?"}[dtype]
-    with open(path, "wb") as f:
-        f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(hdr)) + hdr.encode() + struct.pack("<%d%s" % (len(flat), fmt), *flat))
-
-
-def read_npy(path):
-    data = open(path, "rb").read()
-    hlen = struct.unpack("<H", data[8:10])[0]
-    header = data[10:10 + hlen].decode()
-    shape = tuple(int(x) for x in re.search(r"'shape': \(([^)]*)\)", header).group(1).split(",") if x.strip())
-    fmt = {"<i4": "i", "<f8": "d", "<f4": "f"}[re.search(r"'descr': '([^']*)'", header).group(1)]
-    count = 1
-    for s in shape:
-        count *= s
-    return shape, list(struct.unpack("<%d%s" % (count, fmt), data[10 + hlen:10 + hlen + struct.calcsize(fmt) * count]))
 
 
 def run(args):
-    p = subprocess.run([bdyn] + args, capture_output=True, text=True, timeout=600)
-    return p.returncode, (p.stdout + p.stderr).strip()
+    return run_bdyn(bdyn, args)
 
 
 d = tempfile.mkdtemp()
 M = [[0.0, 1.5, 0, 0], [0, 0, 2.5, 0], [0, 0, 0, 0.5], [1, 0, 0, 0]]
 write_npy(os.path.join(d, "m.npy"), M)
-write_npy(os.path.join(d, "mb.npy"), [[x != 0 for x in r] for r in M], "|b1")
-write_npy(os.path.join(d, "indptr.npy"), [0, 2, 3, 3, 4], "<i8")
-write_npy(os.path.join(d, "indices.npy"), [1, 2, 0, 3], "<i8")
+write_npy(os.path.join(d, "mb.npy"), [[x != 0 for x in r] for r in M], dtype="|b1")
+write_npy(os.path.join(d, "indptr.npy"), [0, 2, 3, 3, 4], dtype="<i8")
+write_npy(os.path.join(d, "indices.npy"), [1, 2, 0, 3], dtype="<i8")
 write_npy(os.path.join(d, "data.npy"), [0.1, 0.2, 0.3, 0.4])
 # E: a LIF population; A fires once at the start (V above threshold, long refractoriness), B and C integrate
 # what arrives (time constant 1e9 ms: constant over the run); X holds initial values only.
@@ -167,5 +138,4 @@ for k, (conn, weight, frag) in enumerate(bad):
     check(rc == 2 and frag in text and re.search(r"bad%d\.json:\d+:\d+: at \$" % k, text), "bad %s: %s" % (
         list(conn)[0], text.splitlines()[0] if text else "(no message)"))
 
-print("%d passed, %d failed, 0 skipped" % (passed, failed))
-sys.exit(1 if failed else 0)
+summary(", 0 skipped")

@@ -4,34 +4,19 @@ coupling through the shipped connectome. Its functional connectivity (Pearson co
 1.5 s of 2 s) must follow the structural connectivity (correlation with the weights > 0.2), and must not
 without coupling (|correlation| < 0.1: the structure comes through the coupling, not the analysis).
 Plain Python (no numpy)."""
-import json, math, os, re, struct, subprocess, sys, tempfile
+import json, os, sys, tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bdtest import check, pearson, read_npy, run_bdyn, summary
 
 bdyn, src = sys.argv[1], os.path.abspath(sys.argv[2])
 model = os.path.join(src, "models", "whole_brain_fhn.json")
 out = tempfile.mkdtemp()
 
 
-def npy(path):
-    d = open(path, "rb").read()
-    hl = struct.unpack("<H", d[8:10])[0]
-    h = d[10:10 + hl].decode()
-    shape = tuple(int(x) for x in re.search(r"'shape': \(([^)]*)\)", h).group(1).split(",") if x.strip())
-    n = 1
-    for s in shape:
-        n *= s
-    return shape, struct.unpack("<%dd" % n, d[10 + hl:10 + hl + 8 * n])
-
-
-def pearson(a, b):
-    ma, mb = sum(a) / len(a), sum(b) / len(b)
-    sa = math.sqrt(sum((u - ma) ** 2 for u in a))
-    sb = math.sqrt(sum((v - mb) ** 2 for v in b))
-    return sum((u - ma) * (v - mb) for u, v in zip(a, b)) / (sa * sb)
-
-
 def sc_fc(path):
-    (T, N), x = npy(os.path.join(path, "x.npy"))
-    _, W = npy(os.path.join(src, "models", "data", "connectome80_weights.npy"))
+    (T, N), x = read_npy(os.path.join(path, "x.npy"))
+    _, W = read_npy(os.path.join(src, "models", "data", "connectome80_weights.npy"))
     cols = [[x[t * N + i] for t in range(T // 4, T)] for i in range(N)]
     fc, sc = [], []
     for i in range(N):
@@ -41,12 +26,12 @@ def sc_fc(path):
     return pearson(sc, fc)
 
 
-failed = 0
 coupled = os.path.join(out, "coupled")
-subprocess.run([bdyn, "run", model, "--device", "cpu", "--out", coupled], check=True, capture_output=True)
+rc, text = run_bdyn(bdyn, ["run", model, "--device", "cpu", "--out", coupled])
+if not check(rc == 0, "run the coupled model: %s" % text[-200:]):
+    summary()
 r = sc_fc(coupled)
-print("PASS" if r > 0.2 else "FAIL", "coupled (K = 0.6 /ms): corr(SC, FC) = %.3f (bound > 0.2)" % r)
-failed += r <= 0.2
+check(r > 0.2, "coupled (K = 0.6 /ms): corr(SC, FC) = %.3f (bound > 0.2)" % r)
 m = json.load(open(model))
 m["projections"]["sc"]["weight"]["matrix"]["scale"] = "0 1/ms"
 for k in ("weight", "delay"):
@@ -59,8 +44,9 @@ m["include"] = [os.path.join(src, "models", "lib", "rates.json")]
 uncoupled_model = os.path.join(out, "uncoupled.json")
 json.dump(m, open(uncoupled_model, "w"))
 uncoupled = os.path.join(out, "uncoupled")
-subprocess.run([bdyn, "run", uncoupled_model, "--device", "cpu", "--out", uncoupled], check=True, capture_output=True)
+rc, text = run_bdyn(bdyn, ["run", uncoupled_model, "--device", "cpu", "--out", uncoupled])
+if not check(rc == 0, "run the uncoupled model: %s" % text[-200:]):
+    summary()
 r0 = sc_fc(uncoupled)
-print("PASS" if abs(r0) < 0.1 else "FAIL", "uncoupled: corr(SC, FC) = %.3f (bound |r| < 0.1)" % r0)
-failed += abs(r0) >= 0.1
-sys.exit(1 if failed else 0)
+check(abs(r0) < 0.1, "uncoupled: corr(SC, FC) = %.3f (bound |r| < 0.1)" % r0)
+summary()

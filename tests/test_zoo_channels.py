@@ -17,41 +17,19 @@ plain Python (no numpy), from the published equations and BrainPy's defaults, in
 5. The shipped models: tc_rebound (a rebound burst after hyperpolarization, none without ICaT) and
    ahp_adaptation (interspike intervals grow with IAHP, not without).
 Usage: test_zoo_channels.py BDYN MODELS_DIR"""
-import json, math, os, re, struct, subprocess, sys, tempfile, time
+import json, math, os, re, sys, tempfile, time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bdtest import check, columns, read_npy, run_bdyn, run_model, summary, write_npy
 
 bdyn, models_dir = sys.argv[1], sys.argv[2]
-passed = failed = 0
 t_start = time.time()
 
 
-def check(ok, what):
-    global passed, failed
-    passed, failed = passed + bool(ok), failed + (not ok)
-    print("PASS" if ok else "FAIL", what)
-    return ok
-
-
-def read_npy(path):
-    data = open(path, "rb").read()
-    hlen = struct.unpack("<H", data[8:10])[0]
-    header = data[10:10 + hlen].decode()
-    shape = tuple(int(x) for x in re.search(r"'shape': \(([^)]*)\)", header).group(1).split(",") if x.strip())
-    fmt = {"<i4": "i", "<f8": "d", "<f4": "f"}[re.search(r"'descr': '([^']*)'", header).group(1)]
-    count = 1
-    for s in shape:
-        count *= s
-    vals = list(struct.unpack("<%d%s" % (count, fmt), data[10 + hlen:10 + hlen + struct.calcsize(fmt) * count]))
-    if len(shape) == 2:  # samples x indices -> one list per index
-        return [vals[k::shape[1]] for k in range(shape[1])]
-    return vals
-
-
-def write_npy(path, vals):
-    header = "{'descr': '<f8', 'fortran_order': False, 'shape': (%d,), }" % len(vals)
-    header += " " * (63 - (10 + len(header)) % 64) + "\n"
-    with open(path, "wb") as f:
-        f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode())
-        f.write(struct.pack("<%dd" % len(vals), *vals))
+def load(path):
+    """A 1-D array as its values; a 2-D one (samples x indices) as one list per index."""
+    shape, vals = read_npy(path)
+    return columns(shape, vals) if len(shape) == 2 else vals
 
 
 env = dict(os.environ, BDYN_MODEL_PATH=models_dir)
@@ -59,12 +37,9 @@ work = tempfile.mkdtemp()
 
 
 def run(model, name):
-    path = os.path.join(work, name + ".json")
-    json.dump(model, open(path, "w"), indent=1)
     out = os.path.join(work, name + ".out")
-    p = subprocess.run([bdyn, "run", path, "--device", "cpu", "--out", out], capture_output=True, text=True, env=env,
-                       timeout=300)
-    if not check(p.returncode == 0, "run %s: %s" % (name, (p.stdout + p.stderr).strip().splitlines()[-1][:300])):
+    rc, text = run_model(bdyn, model, os.path.join(work, name + ".json"), out, env=env, timeout=300)
+    if not check(rc == 0, "run %s: %s" % (name, text.splitlines()[-1][:300])):
         sys.exit(1)
     return out
 
@@ -212,7 +187,7 @@ for key, (dt, dur, every) in runs.items():
 
 def series(key, mon):
     d = outs[key]
-    return read_npy(os.path.join(d, mon + "_t.npy")), read_npy(os.path.join(d, mon + ".npy"))
+    return load(os.path.join(d, mon + "_t.npy")), load(os.path.join(d, mon + ".npy"))
 
 
 def three_point(ts, xs):
@@ -324,7 +299,7 @@ def rk4(f, y, dt, n, rec_every):
 
 
 worst = 0.0
-mons = {k: read_npy(os.path.join(ihout, k + ".npy")) for k in ("O", "OL", "P1", "I")}
+mons = {k: load(os.path.join(ihout, k + ".npy")) for k in ("O", "OL", "P1", "I")}
 for j, (v, ca) in enumerate(zip(IHV, IHCA)):
     rec = rk4(lambda y: ih_rhs(y, v, ca), [0.0, 0.0, 0.0], IHDT, int(IHDUR / IHDT), int(10 / IHDT))
     for k, nm in enumerate(("O", "OL", "P1")):
@@ -346,8 +321,8 @@ model = {"bdyn": 1, "name": "temp", "include": ["lib/channels.json"], "run": {"d
                          "T26": {"type": "Clamp", "size": 1, "params": {"V": "-40 mV", "ch__T": "26"}}},
          "monitors": {"T36": {"var": "T36.ch__h", "indices": [0]}, "T26": {"var": "T26.ch__h", "indices": [0]}}}
 tout = run(model, "temp")
-tt = read_npy(os.path.join(tout, "T36_t.npy"))
-taus = [three_point(tt, read_npy(os.path.join(tout, k + ".npy"))[0])[1] for k in ("T36", "T26")]
+tt = load(os.path.join(tout, "T36_t.npy"))
+taus = [three_point(tt, load(os.path.join(tout, k + ".npy"))[0])[1] for k in ("T36", "T26")]
 print("  INa_Ba2002 h at -40 mV: tau %.5g ms at 36 C, %.5g ms at 26 C, ratio %.6f (expected 3)" % (taus[0], taus[1],
                                                                                                taus[1] / taus[0]))
 check(abs(taus[1] / taus[0] - 3) < 1e-4, "INa_Ba2002: temperature factor 3^((T - 36)/10) (tau ratio %.6f)" %
@@ -390,8 +365,8 @@ model = {"bdyn": 1, "name": "pools", "include": ["lib/channels.json"],
 model["monitors"].update({"tpool_p": {"var": "tpool.ICaT__p", "indices": [0], "every": "1 ms"},
                           "tpool_ICa": {"var": "tpool.I_Ca", "indices": [0], "every": "1 ms"}})
 pout = run(model, "pools")
-mon = lambda k: read_npy(os.path.join(pout, k + ".npy"))[0]
-pt = read_npy(os.path.join(pout, "first_Ca_t.npy"))
+mon = lambda k: load(os.path.join(pout, k + ".npy"))[0]
+pt = load(os.path.join(pout, "first_Ca_t.npy"))
 worst = max(abs(e - nernst(c)) for p in ("first", "detailed", "tpool") for c, e in zip(mon(p + "_Ca"), mon(p + "_E_Ca")))
 print("  Nernst: E_Ca at Ca = 2.4e-4 mM: %.4f mV (fixed pool %.4f mV); along the traces worst |E - RT/2F ln(C0/Ca)| "
       "= %.1e mV" % (nernst(2.4e-4), mon("fixed_E_Ca")[-1], worst))
@@ -444,7 +419,7 @@ model = {"bdyn": 1, "name": "hh_eq", "include": ["lib/channels.json", "lib/neuro
                       "init": dict(rest, INa__m=0.0529, INa__h=0.5961, IK__n=0.3177)}},
          "monitors": {"mono": {"spikes": "mono"}, "comp": {"spikes": "comp"}}}
 hout = run(model, "hh_eq")
-sm, sc = read_npy(os.path.join(hout, "mono_t.npy")), read_npy(os.path.join(hout, "comp_t.npy"))
+sm, sc = load(os.path.join(hout, "mono_t.npy")), load(os.path.join(hout, "comp_t.npy"))
 d = max([abs(a - b) for a, b in zip(sm, sc)] or [float("inf")])
 print("  HH spikes %s ms; HHcomposed %s ms" % (["%.2f" % x for x in sm], ["%.2f" % x for x in sc]))
 check(len(sm) == len(sc) == 7 and d <= 0.05, "HHcomposed equals HH: %d spikes each, worst difference %.4f ms" %
@@ -455,12 +430,12 @@ check(len(sm) == len(sc) == 7 and d <= 0.05, "HHcomposed equals HH: %d spikes ea
 
 for name in ("tc_rebound", "ahp_adaptation"):
     out = os.path.join(work, name)
-    p = subprocess.run([bdyn, "run", os.path.join(models_dir, name + ".json"), "--device", "cpu", "--out", out],
-                       capture_output=True, text=True, env=env, timeout=300)
-    check(p.returncode == 0, "run %s" % name)
-tc = read_npy(os.path.join(work, "tc_rebound", "spikes_t.npy"))
-tc0 = read_npy(os.path.join(work, "tc_rebound", "spikes_no_it_t.npy"))
-Vtc = read_npy(os.path.join(work, "tc_rebound", "V.npy"))[0]
+    rc = run_bdyn(bdyn, ["run", os.path.join(models_dir, name + ".json"), "--device", "cpu", "--out", out], env=env,
+                  timeout=300)[0]
+    check(rc == 0, "run %s" % name)
+tc = load(os.path.join(work, "tc_rebound", "spikes_t.npy"))
+tc0 = load(os.path.join(work, "tc_rebound", "spikes_no_it_t.npy"))
+Vtc = load(os.path.join(work, "tc_rebound", "V.npy"))[0]
 vmin = min(Vtc[int(250 / 0.02):int(300 / 0.02)])
 isis = [b - a for a, b in zip(tc, tc[1:])]
 print("  tc_rebound: V at the end of the step %.2f mV; spikes %s ms (ISIs %s); without ICaT %d spikes" % (
@@ -468,8 +443,8 @@ print("  tc_rebound: V at the end of the step %.2f mV; spikes %s ms (ISIs %s); w
 check(len(tc) >= 3 and all(300 < x < 400 for x in tc) and max(isis) < 15 and len(tc0) == 0 and vmin < -80,
       "TCRelay: no firing at rest or while hyperpolarized, a burst of %d spikes within 100 ms of release; none "
       "without ICaT" % len(tc))
-ad = read_npy(os.path.join(work, "ahp_adaptation", "spikes_t.npy"))
-na = read_npy(os.path.join(work, "ahp_adaptation", "spikes_no_ahp_t.npy"))
+ad = load(os.path.join(work, "ahp_adaptation", "spikes_t.npy"))
+na = load(os.path.join(work, "ahp_adaptation", "spikes_no_ahp_t.npy"))
 i_ad = [b - a for a, b in zip(ad, ad[1:])]
 i_na = [b - a for a, b in zip(na, na[1:])]
 print("  ahp_adaptation: %d spikes, ISI %.2f -> %.2f ms; without IAHP %d spikes, ISI %.2f -> %.2f ms" % (
@@ -498,10 +473,9 @@ for nm, (eqs, chans, want) in bad.items():
     json.dump({"bdyn": 1, "name": nm, "include": ["lib/channels.json"],
                "types": {"N": {"kind": "neuron", "equations": eqs, "channels": chans}},
                "populations": {"n": {"type": "N", "size": 1, "params": {"V": "-60 mV"}}}}, open(path, "w"))
-    p = subprocess.run([bdyn, "check", path], capture_output=True, text=True, env=env, timeout=60)
-    msg = (p.stdout + p.stderr).strip()
-    check(p.returncode == 2 and want in msg and re.search(r"\.json:\d+:\d+: ", msg) is not None,
-          "bad composition %s: exit %d, %s" % (nm, p.returncode, msg.splitlines()[0][:220] if msg else ""))
+    rc, msg = run_bdyn(bdyn, ["check", path], env=env, timeout=60)
+    check(rc == 2 and want in msg and re.search(r"\.json:\d+:\d+: ", msg) is not None,
+          "bad composition %s: exit %d, %s" % (nm, rc, msg.splitlines()[0][:220] if msg else ""))
 
-print("\n%d passed, %d failed (%.1f s)" % (passed, failed, time.time() - t_start))
-sys.exit(1 if failed else 0)
+print()
+summary(" (%.1f s)" % (time.time() - t_start))

@@ -11,29 +11,12 @@ Hindmarsh-Rose bursts, ALIF threshold growth). bdyn runs in f64 at dt 0.01 ms ag
 default methods, exponential Euler or RK4, are first/fourth order), and once more in f32 at dt 0.1 ms, the
 default step, to show that every type is stable there and keeps its spike count. Tolerances are stated in
 each line. Plain Python 3 (no numpy): NPY files are read with struct."""
-import json, math, os, re, struct, subprocess, sys, tempfile
+import math, os, sys, tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bdtest import check, read_values, run_model, summary
 
 bdyn, root = sys.argv[1], sys.argv[2]
-passed = failed = 0
-
-
-def check(ok, what):
-    global passed, failed
-    passed, failed = passed + bool(ok), failed + (not ok)
-    print("PASS" if ok else "FAIL", what)
-    return ok
-
-
-def read_npy(path):
-    data = open(path, "rb").read()
-    hlen = struct.unpack("<H", data[8:10])[0]
-    header = data[10:10 + hlen].decode()
-    shape = tuple(int(x) for x in re.search(r"'shape': \(([^)]*)\)", header).group(1).split(",") if x.strip())
-    fmt = {"<i4": "i", "<f8": "d", "<f4": "f"}[re.search(r"'descr': '([^']*)'", header).group(1)]
-    count = 1
-    for s in shape:
-        count *= s
-    return list(struct.unpack("<%d%s" % (count, fmt), data[10 + hlen:10 + hlen + struct.calcsize(fmt) * count]))
 
 
 def run(pops, dt, duration, precision, var_mons=()):
@@ -46,18 +29,13 @@ def run(pops, dt, duration, precision, var_mons=()):
         model["monitors"]["s_" + p] = {"spikes": p}
     for pv in var_mons:
         model["monitors"]["v_" + pv.replace(".", "_")] = {"var": pv, "indices": [0]}
-    path = os.path.join(d, "zoo.json")
-    with open(path, "w") as f:
-        json.dump(model, f)
     env = dict(os.environ, BDYN_MODEL_PATH=os.path.join(root, "models"))
-    p = subprocess.run([bdyn, "run", path, "--device", "cpu", "--out", os.path.join(d, "out")], capture_output=True,
-                       text=True, env=env, timeout=600)
-    if not check(p.returncode == 0, "bdyn run at dt %s (%s, %s): %s" % (dt, precision, duration,
-                                                                     (p.stdout + p.stderr).strip()[-300:])):
+    rc, text = run_model(bdyn, model, os.path.join(d, "zoo.json"), os.path.join(d, "out"), env=env)
+    if not check(rc == 0, "bdyn run at dt %s (%s, %s): %s" % (dt, precision, duration, text[-300:])):
         sys.exit(1)
-    out = {q: read_npy(os.path.join(d, "out", "s_%s_t.npy" % q)) for q in pops}
+    out = {q: read_values(os.path.join(d, "out", "s_%s_t.npy" % q)) for q in pops}
     for pv in var_mons:
-        out[pv] = read_npy(os.path.join(d, "out", "v_%s.npy" % pv.replace(".", "_")))
+        out[pv] = read_values(os.path.join(d, "out", "v_%s.npy" % pv.replace(".", "_")))
     return out
 
 
@@ -411,5 +389,4 @@ for p in sorted(pops):
     a, b = len(fine[p]), len(coarse[p])
     tol = max(1, 0.1 * a) if p not in ("pr",) else max(2, 0.5 * a)
     check(abs(a - b) <= tol, "%s at dt 0.1 ms f32: %d spikes, at dt 0.01 ms f64: %d (tolerance %g)" % (p, b, a, tol))
-print("%d passed, %d failed, 0 skipped" % (passed, failed))
-sys.exit(1 if failed else 0)
+summary(", 0 skipped")

@@ -7,40 +7,14 @@ plain DFT (JansenRit), the stationary variance of the OU noise (FHNPopulation), 
 integrations written here (StuartLandau, WilsonCowan, FHNPopulation period, FeedbackFHN through `bdyn integrate`).
 Plain Python (no numpy): NPY files are read and written with struct.
 Usage: test_zoo_rates.py BDYN MODELS_DIR"""
-import json, math, os, re, shutil, struct, subprocess, sys, tempfile
+import json, math, os, shutil, sys, tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bdtest import check, read_monitor, read_values, run_bdyn, run_model as run_bdyn_model, summary, write_npy
 
 bdyn, models_dir = sys.argv[1], sys.argv[2]
 env = dict(os.environ, BDYN_MODEL_PATH=models_dir)
 out = tempfile.mkdtemp(prefix="zoo_rates_")
-passed = failed = 0
-
-
-def check(ok, what):
-    global passed, failed
-    passed, failed = passed + bool(ok), failed + (not ok)
-    print("PASS" if ok else "FAIL", what)
-    return ok
-
-
-def read_npy(path):
-    data = open(path, "rb").read()
-    hlen = struct.unpack("<H", data[8:10])[0]
-    header = data[10:10 + hlen].decode()
-    shape = tuple(int(x) for x in re.search(r"'shape': \(([^)]*)\)", header).group(1).split(",") if x.strip())
-    fmt = {"<i4": "i", "<f8": "d", "<f4": "f"}[re.search(r"'descr': '([^']*)'", header).group(1)]
-    count = 1
-    for s in shape:
-        count *= s
-    return shape, list(struct.unpack("<%d%s" % (count, fmt), data[10 + hlen:10 + hlen + struct.calcsize(fmt) * count]))
-
-
-def write_npy(path, values):
-    header = "{'descr': '<f8', 'fortran_order': False, 'shape': (%d,), }" % len(values)
-    header += " " * (118 - len(header)) + "\n"
-    with open(path, "wb") as f:
-        f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode())
-        f.write(struct.pack("<%dd" % len(values), *values))
-    return path
 
 
 def per_element(name, values):
@@ -54,19 +28,13 @@ def run_model(name, dt, duration, populations, monitors, inputs=None):
              "populations": populations, "monitors": monitors}
     if inputs:
         model["inputs"] = inputs
-    path = os.path.join(out, name + ".json")
-    json.dump(model, open(path, "w"), indent=1)
     d = os.path.join(out, name)
-    p = subprocess.run([bdyn, "run", path, "--device", "cpu", "--out", d], capture_output=True, text=True, env=env,
-                       timeout=300)
-    if not check(p.returncode == 0, "run %s: %s" % (name, (p.stdout + p.stderr).strip().splitlines()[-1][:200])):
+    rc, text = run_bdyn_model(bdyn, model, os.path.join(out, name + ".json"), d, env=env, timeout=300)
+    if not check(rc == 0, "run %s: %s" % (name, text.splitlines()[-1][:200])):
         return None
     res = {}
     for mon in json.load(open(os.path.join(d, "manifest.json")))["monitors"]:
-        shape, v = read_npy(os.path.join(d, mon["files"]["values"]))
-        t = read_npy(os.path.join(d, mon["files"]["t"]))[1]
-        cols = shape[1] if len(shape) > 1 else 1
-        res[mon["name"]] = (t, [v[c::cols] for c in range(cols)])
+        res[mon["name"]] = read_monitor(os.path.join(d, mon["files"]["values"]), os.path.join(d, mon["files"]["t"]))
     return res
 
 
@@ -386,9 +354,9 @@ system = {"name": "feedback_fhn", "equations": ft["equations"], "parameters": pa
 spath = os.path.join(out, "feedback_fhn.json")
 json.dump(system, open(spath, "w"), indent=1)
 d = os.path.join(out, "feedback_fhn")
-p = subprocess.run([bdyn, "integrate", spath, "--device", "cpu", "--out", d], capture_output=True, text=True, env=env)
-if check(p.returncode == 0, "bdyn integrate FeedbackFHN's equations: %s" % (p.stdout + p.stderr).strip()[-160:]):
-    X, Y = read_npy(os.path.join(d, "x.npy"))[1], read_npy(os.path.join(d, "y.npy"))[1]
+rc, text = run_bdyn(bdyn, ["integrate", spath, "--device", "cpu", "--out", d], env=env)
+if check(rc == 0, "bdyn integrate FeedbackFHN's equations: %s" % text[-160:]):
+    X, Y = read_values(os.path.join(d, "x.npy")), read_values(os.path.join(d, "y.npy"))
     a, b, tau, mu, x0, delay, dt = 0.7, 0.8, 12.5, 1.6886, -1.0, 10.0, 0.05
     hist = [-1.0]  # x at the steps; constant initial history
 
@@ -429,17 +397,14 @@ json.dump({"bdyn": 1, "name": "ffhn_net", "include": ["lib/rates.json"],
            "run": {"dt": "0.05 ms", "duration": "600 ms", "precision": "f64"},
            "populations": {"F": {"type": "FeedbackFHN", "size": 1, "init": {"x": -1.0, "y": 0.5}}},
            "monitors": {"x": {"var": "F.x", "every": "0.5 ms"}}}, open(mpath, "w"))
-p = subprocess.run([bdyn, "run", mpath, "--device", "cpu", "--out", os.path.join(out, "ffhn_net")], capture_output=True,
-                   text=True, env=env)
-msg = (p.stdout + p.stderr).strip()
-if p.returncode == 0:
-    xr = read_npy(os.path.join(out, "ffhn_net", "x.npy"))[1]
-    err = max(abs(u - v) for u, v in zip(xr, X[1:])) if p.returncode == 0 else 1
+rc, msg = run_bdyn(bdyn, ["run", mpath, "--device", "cpu", "--out", os.path.join(out, "ffhn_net")], env=env)
+if rc == 0:
+    xr = read_values(os.path.join(out, "ffhn_net", "x.npy"))
+    err = max(abs(u - v) for u, v in zip(xr, X[1:])) if rc == 0 else 1
     check(err < 1e-6, "FeedbackFHN runs in a network; x equals bdyn integrate's (max difference %.1e)" % err)
 else:
-    check(p.returncode in (1, 2) and "delay" in msg, "FeedbackFHN in a network: the runner refuses delayed terms "
-          "cleanly (exit %d: %s)" % (p.returncode, msg.splitlines()[-1][:200] if msg else ""))
+    check(rc in (1, 2) and "delay" in msg, "FeedbackFHN in a network: the runner refuses delayed terms "
+          "cleanly (exit %d: %s)" % (rc, msg.splitlines()[-1][:200] if msg else ""))
 
 shutil.rmtree(out, ignore_errors=True)
-print("%d passed, %d failed" % (passed, failed))
-sys.exit(1 if failed else 0)
+summary()

@@ -10,57 +10,27 @@ sources.json) and the equation language's rand() and dt, end to end through `bdy
 - rand(): mean, variance, independence of call sites, elements and steps; PoissonGroup spike counts, and the
   same spike trains for the same seed (and on every other device present), other trains for another seed.
 Statistical checks allow 4 standard deviations. Plain Python (no numpy): NPY files are read with struct."""
-import json, math, os, re, struct, subprocess, sys, tempfile
+import json, math, os, sys, tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bdtest import check, devices, read_monitor, read_values, run_bdyn, summary, write_npy
+from bdtest import run_model as run_bdyn_model
 
 bdyn, models_dir = sys.argv[1], sys.argv[2]
 os.environ["BDYN_MODEL_PATH"] = models_dir
-passed = failed = 0
 out = tempfile.mkdtemp(prefix="zoo_synin")
-
-
-def check(ok, what):
-    global passed, failed
-    passed, failed = passed + bool(ok), failed + (not ok)
-    print("PASS" if ok else "FAIL", what)
-    return ok
-
-
-def read_npy(path):
-    data = open(path, "rb").read()
-    hlen = struct.unpack("<H", data[8:10])[0]
-    header = data[10:10 + hlen].decode()
-    shape = tuple(int(x) for x in re.search(r"'shape': \(([^)]*)\)", header).group(1).split(",") if x.strip())
-    fmt = {"<i4": "i", "<f8": "d", "<f4": "f"}[re.search(r"'descr': '([^']*)'", header).group(1)]
-    count = 1
-    for s in shape:
-        count *= s
-    return shape, list(struct.unpack("<%d%s" % (count, fmt), data[10 + hlen:10 + hlen + struct.calcsize(fmt) * count]))
-
-
-def write_npy(path, values):
-    header = "{'descr': '<f8', 'fortran_order': False, 'shape': (%d,), }" % len(values)
-    header += " " * (63 - (10 + len(header)) % 64) + "\n"
-    with open(path, "wb") as f:
-        f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode())
-        f.write(struct.pack("<%dd" % len(values), *values))
 
 
 def run_model(name, model, device="cpu", extra=()):
     """Writes the model, runs it; returns (rc, text, output folder)."""
-    path = os.path.join(out, name + ".json")
-    json.dump(model, open(path, "w"), indent=1)
     d = os.path.join(out, "%s.%s.%s" % (name, device.replace(":", ""), "_".join(extra).replace(" ", "")))
-    p = subprocess.run([bdyn, "run", path, "--device", device, "--out", d] + list(extra), capture_output=True,
-                       text=True, timeout=300)
-    return p.returncode, (p.stdout + p.stderr).strip(), d
+    rc, text = run_bdyn_model(bdyn, model, os.path.join(out, name + ".json"), d, device, extra=extra, timeout=300)
+    return rc, text, d
 
 
 def columns(d, mon):
     """A var monitor as (times, [column0 values, column1 values, ...])."""
-    shape, v = read_npy(os.path.join(d, mon + ".npy"))
-    t = read_npy(os.path.join(d, mon + "_t.npy"))[1]
-    ncol = shape[1] if len(shape) > 1 else 1
-    return t, [v[j::ncol] for j in range(ncol)]
+    return read_monitor(os.path.join(d, mon + ".npy"), os.path.join(d, mon + "_t.npy"))
 
 
 def mean_var(xs):
@@ -124,7 +94,7 @@ for name, typ, params, w, _ in syn_cases:
 model["monitors"]["pre_spikes"] = {"spikes": "pre"}
 rc, text, d = run_model("zoo_syn", model)
 if check(rc == 0, "synapse model runs: %s" % text.splitlines()[-1][:200]):
-    st = read_npy(os.path.join(d, "pre_spikes_t.npy"))[1]
+    st = read_values(os.path.join(d, "pre_spikes_t.npy"))
     check(len(st) == 1 and abs(st[0] - T0) < 1e-9, "trigger spikes once at %s ms" % st)
     nmda_ref = dict((round(s, 6), g) for s, g in nmda_rk4(75.0, 1.0))
     for name, typ, params, w, ana in syn_cases:
@@ -366,7 +336,7 @@ def pg_model(seed):
 
 
 def trains(d):
-    return tuple(tuple(read_npy(os.path.join(d, "%s_%s.npy" % (m, k)))[1]) for m in ("s", "f") for k in ("i", "t"))
+    return tuple(tuple(read_values(os.path.join(d, "%s_%s.npy" % (m, k)))) for m in ("s", "f") for k in ("i", "t"))
 
 
 rc, text, d = run_model("zoo_pg", pg_model(11))
@@ -388,9 +358,7 @@ if check(rc == 0, "PoissonGroup model runs: %s" % text.splitlines()[-1][:200]):
     rc3, _, d3 = run_model("zoo_pg2", pg_model(12))
     check(rc3 == 0 and trains(d3) != ref, "PoissonGroup: another seed, other trains (%d + %d spikes)"
           % (len(trains(d3)[0]), len(trains(d3)[2])))
-    devs = [x["name"] for x in json.loads(subprocess.run([bdyn, "devices", "--json"], capture_output=True,
-                                                         text=True).stdout)]
-    for dev in devs:
+    for dev in devices(bdyn):
         if dev == "cpu" or not (dev.startswith("opencl") or dev.startswith("vulkan")):
             continue
         rc4, text4, d4 = run_model("zoo_pg", pg_model(11), device=dev)
@@ -419,15 +387,12 @@ for name, eqs, thr, want in (
         ("dt_unit", ["dv/dt = -v/dt : mV"], "v > dt", "cannot compare")):
     path = os.path.join(out, name + ".json")
     json.dump(one_type(name, eqs, thr), open(path, "w"))
-    p = subprocess.run([bdyn, "check", path], capture_output=True, text=True, timeout=60)
-    text = (p.stdout + p.stderr).strip()
-    check(p.returncode == 2 and want in text, "%s refused (rc %d): %s" % (name, p.returncode, text.splitlines()[0][-90:]
-                                                                          if text else ""))
+    rc, text = run_bdyn(bdyn, ["check", path], timeout=60)
+    check(rc == 2 and want in text, "%s refused (rc %d): %s" % (name, rc, text.splitlines()[0][-90:] if text else ""))
 rc, text, d = run_model("dt_shadow", one_type("dt_shadow", ["dv/dt = (dt/ms - v)/(10*ms) : 1", "dt : ms (constant)"],
                                               params={"dt": "0.3 ms"}))
 if check(rc == 0, "a declared parameter dt runs: %s" % text.splitlines()[-1][:100]):
     t, (v,) = columns(d, "v")
     check(abs(v[-1] - 0.3) < 1e-4, "a declared dt (0.3 ms) shadows the step (0.1 ms): v -> %.6f" % v[-1])
 
-print("%d passed, %d failed" % (passed, failed))
-sys.exit(1 if failed else 0)
+summary()
