@@ -358,7 +358,7 @@ static void inst_free(bd_minst *i)
     if (!i) return;
     free(i->name), free(i->type), free(i->size), free(i->pre), free(i->post), free(i->target), free(i->delay);
     free(i->include_self), free(i->storage), free(i->into), free(i->conn_kind), free(i->conn_value);
-    free(i->coupling_source), free(i->coupling_mode);
+    free(i->coupling_source), free(i->coupling_mode), free(i->spike_times);
     mval_free(&i->weight), mval_free(&i->delays);
     mmap_free(&i->params), mmap_free(&i->init);
     inst_free(i->synapse), inst_free(i->output), inst_free(i->stp), inst_free(i->plasticity);
@@ -483,9 +483,9 @@ bd_status bd_minst_set(bd_minst *i, const char *key, const char *value)
 {
     if (!i || !key) return bd_fail(BD_ERR_INVALID_ARG, "bd_minst_set: NULL argument");
     static const char *const keys[] = {"size", "pre", "post", "target", "delay", "include_self", "storage", "into",
-                                       "type", "coupling_source", "coupling_mode", "weight"};
+                                       "type", "coupling_source", "coupling_mode", "spike_times", "weight"};
     char **slots[] = {&i->size, &i->pre, &i->post, &i->target, &i->delay, &i->include_self, &i->storage, &i->into,
-                      &i->type, &i->coupling_source, &i->coupling_mode, NULL};
+                      &i->type, &i->coupling_source, &i->coupling_mode, &i->spike_times, NULL};
     for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
         if (strcmp(key, keys[k]) == 0)
             return slots[k] ? set_str(slots[k], value) : mval_set(&i->weight, BD_INIT_VALUE, value, NULL);

@@ -47,6 +47,7 @@ struct bd_minst {
     char *size, *pre, *post, *target, *delay, *include_self, *storage, *into;
     char *conn_kind, *conn_value;
     char *coupling_source, *coupling_mode; /* a coupling projection (source NULL: an event projection) */
+    char *spike_times; /* a spike-time source population: its "spike_times" object as JSON text */
     mval weight; /* a = NULL: not given */
     mval delays; /* per-connection delays (an initializer; a = NULL: the scalar `delay`) */
     mmap params, init;

@@ -392,7 +392,7 @@ static bd_status spike_times(loader *L, const cJSON *v, const char *jpath, bd_mi
     }
     char *text = cJSON_PrintUnformatted(v);
     if (!text) return fail(L, jpath, BD_ERR_NOMEM, "out of memory");
-    st = bd_minst_set_conn(i, "spike_times", text);
+    st = bd_minst_set(i, "spike_times", text);
     free(text);
     return st ? ctx(L, jpath, st) : BD_OK;
 }

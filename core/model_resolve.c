@@ -872,13 +872,13 @@ static bd_status table_input(rctx *R, const rinput *in, bd_net_pop *np)
     return add_table(np, &t);
 }
 
-/* The spike times of a spike-time source population (bd_minst_set_conn(i, "spike_times", JSON)): pairs (element,
+/* The spike times of a spike-time source population (bd_minst_set(i, "spike_times", JSON)): pairs (element,
  * time in ms) from {"indices": [...], "times": [...]} or from an (n, 2) NPY file of index, time in ms. */
 static bd_status spike_table(rctx *R, const rpop *rp, bd_net_pop *np)
 {
     const bd_minst *i = rp->i;
     cJSON *o = NULL;
-    bd_status st = spec_parse(R, i->conn_value, rp->env, &i->at, ".spike_times", &o);
+    bd_status st = spec_parse(R, i->spike_times, rp->env, &i->at, ".spike_times", &o);
     if (st) return st;
     bd_net_table t = {.sym = bd_eqs_find(np->eqs, "spike"), .spikes = 1, .width = 2};
     const cJSON *f = cJSON_GetObjectItemCaseSensitive(o, "file"), *ix = cJSON_GetObjectItemCaseSensitive(o, "indices"),
@@ -934,7 +934,7 @@ static bd_status build_tables(rctx *R, int p, bd_net_pop *np)
 {
     const rpop *rp = &R->pops[p];
     bd_status st = BD_OK;
-    if (rp->i->conn_kind && !strcmp(rp->i->conn_kind, "spike_times")) st = spike_table(R, rp, np);
+    if (rp->i->spike_times) st = spike_table(R, rp, np);
     for (int k = 0; k < R->nins && !st; k++)
         if (R->ins[k].pop == p && R->ins[k].kind == RIN_TABLE) st = table_input(R, &R->ins[k], np);
     return st;

@@ -66,7 +66,9 @@ BD_API bd_status bd_model_add_group(bd_model *m, bd_mtype *group, const char *na
                                     bd_minst **out);
 
 /* Instance keys: "size" (populations, also "${n}"), "target", "delay", "include_self" ("true"/"false"),
- * "storage", "weight" (a quantity), "into" (inputs). */
+ * "storage", "weight" (a quantity), "into" (inputs, couplings), "coupling_source" and "coupling_mode"
+ * ("additive"/"diffusive": a coupling projection), "spike_times" (a spike-time source: the JSON text of
+ * {"indices": [...], "times": [...]} or {"file": ...}). */
 BD_API bd_status bd_minst_set(bd_minst *i, const char *key, const char *value);
 /* Connectivity: "all2all", "one2one" (value NULL), "fixed_prob" (p), "fixed_outdegree" (k), "file" (path of
  * an (nnz, 2) integer NPY array of pre, post pairs), or any rule of docs/toolbox.md with its value as JSON
