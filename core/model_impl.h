@@ -1,7 +1,8 @@
 /* The model tree behind include/bdyn/model.h, shared by the builder (model.c), the JSON loader
- * (model_load.c) and the resolver (model_resolve.c, model_flatten.c), and the resolver's entry point for
- * the runner. Every node remembers where it was defined (file and JSON path), so that resolution, which
- * runs long after the JSON is gone, still names file:line:col and $.path in its messages. */
+ * (model_load.c) and the resolver (model_resolve.c, model_flatten.c, model_conn.c, model_proj.c), and the
+ * resolver's entry point for the runner. Every node remembers where it was defined (file and JSON path), so
+ * that resolution, which runs long after the JSON is gone, still names file:line:col and $.path in its
+ * messages. */
 #ifndef BD_MODEL_IMPL_H
 #define BD_MODEL_IMPL_H
 
@@ -129,7 +130,7 @@ const char *bd_type_kind_name(bd_type_kind k);
  * "spike_times", JSON text of {"indices", "times"} or {"file"}). */
 bd_status bd_model_spike_type(bd_model *m, const char **name);
 
-/* --- the resolver's working state (model_resolve.c, model_flatten.c) --- */
+/* --- the resolver's working state (model_resolve.c, model_flatten.c, model_conn.c, model_proj.c) --- */
 
 /* The parameters of one group instance, for `${name}` substitution (values already substituted). */
 typedef struct genv {
@@ -201,5 +202,43 @@ bd_status bd_mr_type_eqs(rctx *R, const bd_mtype *t, const bd_eqs **out);
 bd_status bd_mr_pop_text(rctx *R, int p, char **text);
 /* The input variables of a neuron or rate type: "inputs", or I_syn when its equations declare it. */
 int bd_mr_is_input(const bd_mtype *t, const bd_eqs *e, const char *name);
+
+/* --- shared by the resolver's core (model_resolve.c), its toolbox (model_conn.c) and projections (model_proj.c) --- */
+
+struct cJSON;
+
+/* Fails with BD_ERR_NOMEM, "out of memory resolving the model" (model_resolve.c, as are the next four). */
+bd_status bd_mr_nomem(void);
+/* An integer >= lo (at most 4e9) from text (sizes, counts); errors name `what`. */
+bd_status bd_mr_integer(rctx *R, const char *text, const morigin *o, const char *sub, const char *what, long long lo,
+                        long long *out);
+/* A quantity in unit u: `${}` substituted from env, then converted (dimension-checked). */
+bd_status bd_mr_quantity(rctx *R, const char *text, const genv *env, const bd_unit *u, const morigin *o,
+                         const char *sub, double *out);
+/* The same in ms. */
+bd_status bd_mr_ms_quantity(rctx *R, const char *text, const genv *env, const morigin *o, const char *sub, double *out);
+/* A symbol of a population of kind `want` (bit mask over bd_sym_kind), with the nearest such name on failure. */
+bd_status bd_mr_var_ref(rctx *R, const bd_eqs *e, const char *name, unsigned want, const char *what, const char *pop,
+                        const morigin *o, const char *sub, int *out);
+/* A 1-D or 2-D NPY file (relative to the model's folder) of at most max_cols columns as doubles (model_conn.c). */
+bd_status bd_mr_read_npy_cols(rctx *R, const char *name, const morigin *o, const char *sub, double **vals, size_t *n,
+                              size_t *cols, size_t max_cols);
+/* A toolbox text with `${}` substituted, parsed; text that is not JSON is a string. */
+bd_status bd_mr_spec_parse(rctx *R, const char *text, const genv *env, const morigin *o, const char *sub,
+                           struct cJSON **out);
+/* A plain number: a JSON number or a string holding one. */
+bd_status bd_mr_spec_num(rctx *R, const struct cJSON *v, const morigin *o, const char *sub, double *out);
+/* A quantity in unit u from a JSON string or number (already substituted). */
+bd_status bd_mr_spec_quantity(rctx *R, const struct cJSON *v, const bd_unit *u, const morigin *o, const char *sub,
+                              double *out);
+/* A per-element value in unit u (quantity, uniform, normal, NPY file, toolbox initializer); size 0: weights. */
+bd_status bd_mr_dist(rctx *R, const mval *v, const genv *env, const bd_unit *u, const morigin *o, const char *sub,
+                     size_t size, bd_dist *out);
+/* The connectivity rule and storage of projection j, then what its weights need of it (model_conn.c). */
+bd_status bd_mr_build_conn(rctx *R, int j, bd_network *net, bd_net_proj *np);
+/* Projection j, event or continuous, with its delay, weights, plasticity and connectivity (model_proj.c). */
+bd_status bd_mr_build_proj(rctx *R, int j, bd_network *net, bd_net_proj *np);
+/* 1 if `name` of population p is written every step by a continuous projection (no value needed). */
+int bd_mr_fed_param(const rctx *R, int p, const char *name);
 
 #endif

@@ -18,8 +18,14 @@ static void check_network(const bd_network *net)
     for (int j = 0; j < net->nprojs; j++) {
         const bd_net_proj *pr = &net->projs[j];
         if (pr->pre < 0 || pr->pre >= net->npops || pr->post < 0 || pr->post >= net->npops) __builtin_trap();
-        const bd_eqs *e = net->pops[pr->post].eqs;
-        if (pr->target < 0 || pr->target >= e->nsyms || e->syms[pr->target].kind != BD_SYM_STATE) __builtin_trap();
+        const bd_eqs *e = net->pops[pr->post].eqs, *pe = net->pops[pr->pre].eqs;
+        if (pr->coupling) { /* a coupling feeds a parameter of post from a symbol of pre */
+            if (pr->fed < 0 || pr->fed >= e->nsyms || e->syms[pr->fed].kind != BD_SYM_PARAM) __builtin_trap();
+            if (pr->src_sym < 1 || pr->src_sym >= pe->nsyms) __builtin_trap();
+        } else if (pr->target < 0 || pr->target >= e->nsyms || e->syms[pr->target].kind != BD_SYM_STATE) {
+            __builtin_trap();
+        }
+        if (pr->scaled && (pr->scale_var < 0 || pr->scale_var >= pe->nodes)) __builtin_trap();
     }
     for (int m = 0; m < net->nmonitors; m++)
         if (net->monitors[m].pop < 0 || net->monitors[m].pop >= net->npops) __builtin_trap();
