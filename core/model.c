@@ -247,6 +247,20 @@ static void type_free(bd_mtype *t)
     free(t);
 }
 
+/* Adds t to the model's types unless st is already a failure (or memory runs out): then frees t. */
+static bd_status append_type(bd_model *m, bd_mtype *t, bd_status st)
+{
+    bd_mtype **ts = st ? NULL : realloc(m->types, (size_t)(m->ntypes + 1) * sizeof *ts);
+    if (!st && !ts) st = nomem();
+    if (st) {
+        type_free(t);
+        return st;
+    }
+    m->types = ts;
+    ts[m->ntypes++] = t;
+    return BD_OK;
+}
+
 bd_status bd_model_add_type(bd_model *m, const char *name, bd_type_kind kind, bd_mtype **out)
 {
     if (!m || !name || !out) return bd_fail(BD_ERR_INVALID_ARG, "bd_model_add_type: NULL argument");
@@ -265,14 +279,7 @@ bd_status bd_model_add_type(bd_model *m, const char *name, bd_type_kind kind, bd
         bd_model_where(m, &old->at, "", where, sizeof where);
         st = bd_model_fail(m, &t->at, "", BD_ERR_MODEL, "type '%s' is defined twice (first at %s)", name, where);
     }
-    bd_mtype **ts = st ? NULL : realloc(m->types, (size_t)(m->ntypes + 1) * sizeof *ts);
-    if (!st && !ts) st = nomem();
-    if (st) {
-        type_free(t);
-        return st;
-    }
-    m->types = ts;
-    ts[m->ntypes++] = t;
+    if ((st = append_type(m, t, st))) return st;
     *out = t;
     return BD_OK;
 }
@@ -329,7 +336,7 @@ bd_status bd_model_spike_type(bd_model *m, const char **name)
     static const char *const tname = "__spike_times";
     *name = tname;
     if (bd_model_find_type(m, tname)) return BD_OK;
-    bd_mtype *t = calloc(1, sizeof *t), **ts = NULL;
+    bd_mtype *t = calloc(1, sizeof *t);
     if (!t) return nomem();
     t->m = m;
     t->kind = BD_TYPE_NEURON;
@@ -340,14 +347,7 @@ bd_status bd_model_spike_type(bd_model *m, const char **name)
     if (!st) st = list_add(&t->equations, "spike : 1");
     if (!st) st = set_str(&t->threshold, "spike > 0.5");
     if (!st) st = mmap_set(&t->params, "spike", BD_INIT_VALUE, "0", NULL);
-    if (!st && !(ts = realloc(m->types, (size_t)(m->ntypes + 1) * sizeof *ts))) st = nomem();
-    if (st) {
-        type_free(t);
-        return st;
-    }
-    m->types = ts;
-    ts[m->ntypes++] = t;
-    return BD_OK;
+    return append_type(m, t, st);
 }
 
 /* ------------------------------------------------------------------------------------------------------------
