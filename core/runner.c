@@ -320,6 +320,7 @@ void bd_run_free(bd_run *r)
     for (int j = 0; r->projs && j < r->net->nprojs; j++) {
         bd_buffer_free(r->projs[j].rowptr), bd_buffer_free(r->projs[j].colidx), bd_buffer_free(r->projs[j].values);
         run_proj_free(&r->projs[j]);
+        bd_buffer_free(r->projs[j].frowptr), bd_buffer_free(r->projs[j].fcolidx), bd_buffer_free(r->projs[j].fvalues);
     }
     for (int m = 0; r->mons && m < r->net->nmonitors; m++) {
         run_mon *mo = &r->mons[m];
@@ -396,6 +397,7 @@ static bd_status queue_step(bd_run *r, uint64_t s, uint32_t row)
         run_pop *pre = &r->pops[pj->np->pre], *post = &r->pops[pj->np->post];
         bd_buffer *spikes = pre->ring[(s - pj->delay) % pre->ring_len];
         bd_status st = pj->procedural ? bd_event_procedural(r->dev, r->t, &pj->proc, spikes, post->in[pj->input])
+                              : pj->push ? bd_event_csr(r->dev, r->t, &pj->fwd, spikes, post->in[pj->input])
                                       : bd_event_csr_pull(r->dev, r->t, &pj->at, spikes, post->in[pj->input]);
         if (st) return bd_fail_context(st, "projection '%s' on %s, step %llu", pj->np->path, r->info->name,
                                        (unsigned long long)s);

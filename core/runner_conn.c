@@ -203,6 +203,14 @@ bd_status run_proj_connect(bd_run *r, int j)
                      r->info->name);
     pj->at = (bd_csr){.rows = n_post, .cols = n_pre, .nnz = f.nnz, .rowptr = pj->rowptr, .colidx = pj->colidx,
                       .values = constant ? NULL : pj->values, .weight = wd->a};
+    pj->push = !st && r->info->backend == BD_BACKEND_CPU && !pj->own && !r->o.deterministic_pull;
+    if (pj->push) { /* the forward matrix as generated: rows = pre, targets in generation order */
+        st = run_buffer(r, (n_pre + 1) * 4, f.rowptr, &pj->frowptr, "row pointer", name);
+        if (!st) st = run_buffer(r, f.nnz * 4, f.col, &pj->fcolidx, "column index", name);
+        if (!st && !constant) st = run_buffer(r, f.nnz * r->es, val, &pj->fvalues, "weight", name);
+        pj->fwd = (bd_csr){.rows = n_pre, .cols = n_post, .nnz = f.nnz, .rowptr = pj->frowptr, .colidx = pj->fcolidx,
+                           .values = constant ? NULL : pj->fvalues, .weight = wd->a};
+    }
     bd_conn_rows_free(&f);
     free(mat), free(val), free(tval), free(trp), free(tci);
     return st;

@@ -72,6 +72,11 @@ typedef struct run_proj {
     bd_procedural proc;
     bd_buffer *rowptr, *colidx, *values; /* transposed CSR: rows = post */
     bd_csr at;
+    /* cpu: the forward matrix (rows = pre) too, for pushing the few spiking rows (bd_event_csr) instead of
+     * pulling every synapse (rows = post); the same sums in the same order per post element on one thread */
+    bd_buffer *frowptr, *fcolidx, *fvalues;
+    bd_csr fwd;
+    int push;
     /* runner_proj.c: projections the bd_event_* ops cannot deliver (scaled or plastic events, couplings)
      * and all2all projections with one weight (a sum over pre instead of a matrix) get kernels of their own */
     int own, fast, fed_slot;
