@@ -4,6 +4,9 @@
 #include "ir_impl.h"
 #include "error.h"
 #include "bdyn/ops.h"
+#include "mathlib.h"
+
+#include <math.h>
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -219,6 +222,61 @@ bd_ir_val bd_ir_load(bd_ir *k, int slot, bd_ir_val index)
     return add_node(k, n);
 }
 
+/* Constant folding of float operations whose operands are constants: computed on the host in the node's
+ * type with the library's own math (core/mathlib.c, the same algorithms every dialect uses), so a kernel
+ * gets the value its device would compute, without computing it for every element and step. */
+static int fold_unary(bd_dtype t, bd_ir_op op, double x, double *out)
+{
+    if (t == BD_F32) {
+        float f = (float)x, r;
+        switch (op) {
+        case BD_IR_NEG: r = -f; break;
+        case BD_IR_EXP: r = bd_exp_f32(f); break;
+        case BD_IR_EXPM1: r = bd_expm1_f32(f); break;
+        case BD_IR_LOG: r = bd_log_f32(f); break;
+        case BD_IR_LOG1P: r = bd_log1p_f32(f); break;
+        default: return 0;
+        }
+        *out = r;
+        return 1;
+    }
+    if (t != BD_F64) return 0;
+    switch (op) {
+    case BD_IR_NEG: *out = -x; break;
+    case BD_IR_EXP: *out = bd_exp_f64(x); break;
+    case BD_IR_EXPM1: *out = bd_expm1_f64(x); break;
+    case BD_IR_LOG: *out = bd_log_f64(x); break;
+    case BD_IR_LOG1P: *out = bd_log1p_f64(x); break;
+    default: return 0;
+    }
+    return 1;
+}
+
+static int fold_binary(bd_dtype t, bd_ir_op op, double x, double y, double *out)
+{
+    if (t == BD_F32) {
+        float a = (float)x, b = (float)y, r;
+        switch (op) {
+        case BD_IR_ADD: r = a + b; break;
+        case BD_IR_SUB: r = a - b; break;
+        case BD_IR_MUL: r = a * b; break;
+        case BD_IR_DIV: r = a / b; break;
+        default: return 0;
+        }
+        *out = r;
+        return 1;
+    }
+    if (t != BD_F64) return 0;
+    switch (op) {
+    case BD_IR_ADD: *out = x + y; break;
+    case BD_IR_SUB: *out = x - y; break;
+    case BD_IR_MUL: *out = x * y; break;
+    case BD_IR_DIV: *out = x / y; break;
+    default: return 0;
+    }
+    return 1;
+}
+
 bd_ir_val bd_ir_unary(bd_ir *k, bd_ir_op op, bd_ir_val a)
 {
     if (check_operands(k, "unary", 1, a, -1, -1)) return -1;
@@ -234,6 +292,8 @@ bd_ir_val bd_ir_unary(bd_ir *k, bd_ir_op op, bd_ir_val a)
     default: return ir_error(k, BD_ERR_INVALID_ARG, "unary: op %d is not a unary operator", (int)op);
     }
     if (!ok) return ir_error(k, BD_ERR_INVALID_ARG, "unary op %d does not apply to %s", (int)op, bd_dtype_name(t));
+    double v;
+    if (k->nodes[a].kind == BD_N_CONST && fold_unary(t, op, k->nodes[a].value, &v) && isfinite(v)) return bd_ir_const(k, t, v);
     bd_ir_node n = node(BD_N_UNARY, t);
     n.op = op;
     n.a = a;
@@ -261,6 +321,15 @@ bd_ir_val bd_ir_binary(bd_ir *k, bd_ir_op op, bd_ir_val a, bd_ir_val b)
     default: return ir_error(k, BD_ERR_INVALID_ARG, "binary: op %d is not a binary operator", (int)op);
     }
     if (!ok) return ir_error(k, BD_ERR_INVALID_ARG, "binary op %d does not apply to %s", (int)op, bd_dtype_name(t));
+    double v;
+    if (k->nodes[a].kind == BD_N_CONST && k->nodes[b].kind == BD_N_CONST && is_float(t)) {
+        double x = k->nodes[a].value, y = k->nodes[b].value; /* exact in the node's type already */
+        if (rt == BD_BOOL && (op == BD_IR_EQ || op == BD_IR_NE || op == BD_IR_LT || op == BD_IR_LE || op == BD_IR_GT ||
+                              op == BD_IR_GE))
+            return bd_ir_const(k, BD_BOOL, op == BD_IR_EQ ? x == y : op == BD_IR_NE ? x != y : op == BD_IR_LT ? x < y
+                                               : op == BD_IR_LE ? x <= y : op == BD_IR_GT ? x > y : x >= y);
+        if (fold_binary(t, op, x, y, &v) && isfinite(v)) return bd_ir_const(k, t, v);
+    }
     bd_ir_node n = node(BD_N_BINARY, rt);
     n.op = op;
     n.a = a;
@@ -273,6 +342,7 @@ bd_ir_val bd_ir_select(bd_ir *k, bd_ir_val cond, bd_ir_val x, bd_ir_val y)
     if (check_operands(k, "select", 3, cond, x, y)) return -1;
     if (k->nodes[cond].type != BD_BOOL) return ir_error(k, BD_ERR_INVALID_ARG, "select: condition must be bool");
     if (k->nodes[x].type != k->nodes[y].type) return ir_error(k, BD_ERR_INVALID_ARG, "select: branch types differ");
+    if (k->nodes[cond].kind == BD_N_CONST) return k->nodes[cond].value != 0 ? x : y; /* known at build time */
     bd_ir_node n = node(BD_N_SELECT, k->nodes[x].type);
     n.a = cond;
     n.b = x;
