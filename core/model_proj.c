@@ -137,15 +137,21 @@ static bd_status build_plastic(rctx *R, const rproj *pr, bd_network *net, bd_net
     return st;
 }
 
-/* 1 if `name` of population p is written every step by a continuous projection (no value needed): the names
- * build_coupling feeds, `<pfx>__c` or `<pfx>__<synapse var>_sum`. */
+/* The post parameter a continuous projection feeds (flattening declares it): `<pfx>__c` for a coupling,
+ * `<pfx>__<synapse var>_sum` for an align-pre synapse. */
+static void fed_name(const rproj *pr, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s__%s%s", pr->pfx, pr->syn_pre ? pr->syn_var : "c", pr->syn_pre ? "_sum" : "");
+}
+
+/* 1 if `name` of population p is written every step by a continuous projection (no value needed). */
 int bd_mr_fed_param(const rctx *R, int p, const char *name)
 {
     for (int j = 0; j < R->nprojs; j++) {
         const rproj *pr = &R->projs[j];
-        char fed[3 * BD_EQ_NAME_MAX];
+        char fed[3 * BD_EQ_NAME_MAX + 8];
         if (pr->post != p || !(pr->i->coupling_source || pr->syn_pre)) continue;
-        snprintf(fed, sizeof fed, "%s__%s%s", pr->pfx, pr->syn_pre ? pr->syn_var : "c", pr->syn_pre ? "_sum" : "");
+        fed_name(pr, fed, sizeof fed);
         if (!strcmp(fed, name)) return 1;
     }
     return 0;
@@ -163,15 +169,14 @@ static bd_status build_coupling(rctx *R, int j, bd_network *net, bd_net_proj *np
     if (i->target) return bd_model_fail(R->m, &i->at, ".target", BD_ERR_MODEL, "a continuous projection has no \"target\"");
     char src[3 * BD_EQ_NAME_MAX], fed[3 * BD_EQ_NAME_MAX + 8];
     const char *jsub = pr->syn_pre ? ".synapse" : ".coupling.source";
+    fed_name(pr, fed, sizeof fed);
     if (pr->syn_pre) {
         snprintf(src, sizeof src, "%s__%s", pr->pfx, pr->syn_var);
-        snprintf(fed, sizeof fed, "%s_sum", src);
     } else {
         char *t;
         if ((st = bd_mr_subst(R, pr->env, i->coupling_source, &i->at, jsub, &t))) return st;
         snprintf(src, sizeof src, "%s", t);
         free(t);
-        snprintf(fed, sizeof fed, "%s__c", pr->pfx);
     }
     const unsigned kinds = 1u << BD_SYM_STATE | 1u << BD_SYM_ALGEBRAIC | 1u << BD_SYM_PARAM | 1u << BD_SYM_CONST;
     if ((st = bd_mr_var_ref(R, pre->eqs, src, kinds, "a variable", pre->path, &i->at, jsub, &np->src_sym))) return st;

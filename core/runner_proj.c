@@ -159,8 +159,9 @@ static bd_ir_val rule_value(kbuild *b, const bd_net_plastic *pl, int def, bd_ir_
 {
     bd_ir *k = b->k;
     const bd_eqs *e = pl->rule;
-    bd_ir_val vals[256];
-    int n = e->nsyms < 256 ? e->nsyms : 256;
+    bd_ir_val *vals = malloc((size_t)e->nsyms * sizeof *vals); /* -1 on failure: the kernel's status says so */
+    if (!vals) return -1;
+    int n = e->nsyms;
     const run_pop *pre = &b->r->pops[b->pops[0]], *post = &b->r->pops[b->pops[1]];
     for (int s = 0; s < n; s++) {
         vals[s] = -1;
@@ -177,6 +178,7 @@ static bd_ir_val rule_value(kbuild *b, const bd_net_plastic *pl, int def, bd_ir_
     bd_expr *sx = bd_ex_sym(def);
     bd_ir_val v = sx ? bd_step_lower(&c, NULL, time, sx) : -1;
     bd_ex_free(sx);
+    free(vals);
     return v;
 }
 
