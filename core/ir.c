@@ -77,6 +77,8 @@ void bd_ir_free(bd_ir *k)
     free(k->nodes);
     free(k->stmts);
     free(k->locals);
+    free(k->hash);
+    free(k->cse);
     free(k);
 }
 
@@ -96,6 +98,8 @@ bd_status bd_ir_copy(const bd_ir *k, bd_ir **out)
     c->nodes = dup_array(k->nodes, k->nnodes, sizeof *k->nodes);
     c->stmts = dup_array(k->stmts, k->nstmts, sizeof *k->stmts);
     c->locals = dup_array(k->locals, k->nlocals, sizeof *k->locals);
+    c->hash = NULL, c->hash_cap = 0; /* rebuilt on the copy's first new node */
+    c->cse = NULL, c->ncse = c->cap_cse = 0;
     if (!c->nodes || !c->stmts || !c->locals) {
         bd_ir_free(c);
         return bd_fail(BD_ERR_NOMEM, "out of memory copying kernel '%s'", k->name);
@@ -141,6 +145,50 @@ static int scope_open(const bd_ir *k, int scope)
 /* Of two open blocks, the one opened later (larger id) is the inner one. */
 static int deeper(int a, int b) { return a > b ? a : b; }
 
+/* Loads and random draws are never merged: equal ones may read different memory or draw anew. */
+static int pure(const bd_ir_node *n) { return n->kind != BD_N_LOAD && n->kind != BD_N_RNG; }
+
+static int same_node(const bd_ir_node *x, const bd_ir_node *y)
+{
+    return x->kind == y->kind && x->type == y->type && x->op == y->op && x->slot == y->slot && x->a == y->a &&
+           x->b == y->b && x->c == y->c && memcmp(&x->value, &y->value, sizeof x->value) == 0 &&
+           x->more[0] == y->more[0] && x->more[1] == y->more[1] && x->more[2] == y->more[2];
+}
+
+static uint32_t node_hash(const bd_ir_node *n)
+{
+    uint64_t bits;
+    memcpy(&bits, &n->value, sizeof bits);
+    uint32_t f[10] = {(uint32_t)n->kind, (uint32_t)n->type, (uint32_t)n->op, (uint32_t)n->slot, (uint32_t)n->a,
+                      (uint32_t)n->b, (uint32_t)n->c, (uint32_t)bits, (uint32_t)(bits >> 32), (uint32_t)n->more[0]};
+    uint32_t h = 2166136261u;
+    for (int i = 0; i < 10; i++) h = (h ^ f[i]) * 16777619u;
+    return h;
+}
+
+/* The slot of the hash table where n is or would go; rebuilds the table when it is missing or half full. */
+static int32_t *hash_slot(bd_ir *k, const bd_ir_node *n)
+{
+    if (!k->hash || 2 * k->nnodes >= k->hash_cap) {
+        int cap = 1024;
+        while (cap <= 2 * k->nnodes + 2) cap *= 2;
+        int32_t *t = malloc((size_t)cap * sizeof *t);
+        if (!t) return NULL;
+        for (int i = 0; i < cap; i++) t[i] = -1;
+        free(k->hash);
+        k->hash = t, k->hash_cap = cap;
+        for (int v = 0; v < k->nnodes; v++) {
+            if (!pure(&k->nodes[v])) continue;
+            uint32_t h = node_hash(&k->nodes[v]) & (uint32_t)(cap - 1);
+            while (t[h] >= 0) h = (h + 1) & (uint32_t)(cap - 1);
+            t[h] = v;
+        }
+    }
+    uint32_t h = node_hash(n) & (uint32_t)(k->hash_cap - 1);
+    while (k->hash[h] >= 0 && !same_node(&k->nodes[k->hash[h]], n)) h = (h + 1) & (uint32_t)(k->hash_cap - 1);
+    return &k->hash[h];
+}
+
 static bd_ir_val add_node(bd_ir *k, bd_ir_node n)
 {
     if (k->error) return -1;
@@ -152,6 +200,9 @@ static bd_ir_val add_node(bd_ir *k, bd_ir_node n)
         if (ops[i] >= 0 && n.kind != BD_N_CONST && n.kind != BD_N_PARAM && n.kind != BD_N_INDEX)
             n.scope = deeper(n.scope, k->nodes[ops[i]].scope);
     if (n.kind == BD_N_LOCAL) n.scope = k->locals[n.slot].scope;
+    int32_t *slot = pure(&n) ? hash_slot(k, &n) : NULL;
+    if (slot && *slot >= 0) return *slot;
+    if (slot) *slot = k->nnodes;
     k->nodes[k->nnodes] = n;
     return k->nnodes++;
 }
@@ -386,6 +437,15 @@ static int add_stmt(bd_ir *k, bd_ir_stmt s)
 static bd_ir_val new_local(bd_ir *k, bd_ir_val e, int mutable)
 {
     if (check_operands(k, "let", 1, e, -1, -1)) return -1;
+    /* A named constant stays a constant, so that expressions using it fold at build time. */
+    if (!mutable && k->nodes[e].kind == BD_N_CONST) return e;
+    if (!mutable) /* the same value, let-bound since the last assignment in a block still open */
+        for (int j = k->ncse - 1; j >= 0; j--)
+            if (k->cse[j].expr == e && scope_open(k, k->locals[k->cse[j].local].scope)) {
+                bd_ir_node n = node(BD_N_LOCAL, k->nodes[e].type);
+                n.slot = k->cse[j].local;
+                return add_node(k, n);
+            }
     if (grow((void **)&k->locals, &k->cap_locals, k->nlocals + 1, sizeof *k->locals))
         return ir_error(k, BD_ERR_NOMEM, "out of memory");
     int id = k->nlocals++;
@@ -394,6 +454,8 @@ static bd_ir_val new_local(bd_ir *k, bd_ir_val e, int mutable)
     k->locals[id].mutable = mutable;
     bd_ir_stmt s = {BD_S_LET, id, -1, -1, e};
     if (add_stmt(k, s)) return -1;
+    if (!mutable && !grow((void **)&k->cse, &k->cap_cse, k->ncse + 1, sizeof *k->cse))
+        k->cse[k->ncse++] = (struct bd_ir_cse){e, id};
     bd_ir_node n = node(BD_N_LOCAL, k->nodes[e].type);
     n.slot = id;
     return add_node(k, n);
@@ -412,6 +474,7 @@ bd_status bd_ir_assign(bd_ir *k, bd_ir_val var, bd_ir_val e)
                         bd_dtype_name(k->nodes[e].type), bd_dtype_name(k->nodes[var].type)), k->error;
     bd_ir_stmt s = {BD_S_ASSIGN, k->nodes[var].slot, -1, -1, e};
     add_stmt(k, s);
+    k->ncse = 0; /* a let bound before may have read the old value */
     return k->error;
 }
 
@@ -472,6 +535,7 @@ bd_ir_val bd_ir_for(bd_ir *k, bd_ir_val count)
         return ir_error(k, BD_ERR_LIMIT, "for: blocks nested too deeply");
     if (grow((void **)&k->locals, &k->cap_locals, k->nlocals + 1, sizeof *k->locals))
         return ir_error(k, BD_ERR_NOMEM, "out of memory");
+    k->ncse = 0; /* a later iteration sees the assignments of the earlier ones */
     k->open[++k->depth] = ++k->nblocks;
     k->else_seen[k->depth] = 1; /* no else for a loop */
     k->is_loop[k->depth] = 1;

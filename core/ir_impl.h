@@ -73,6 +73,12 @@ struct bd_ir {
     int depth, nblocks;
     int else_seen[64];
     int is_loop[64];
+    /* Value numbering: equal pure nodes are one node (open addressing over node ids, -1 = empty), and a
+     * let of an expression already let-bound since the last assignment reuses that local. */
+    int32_t *hash;
+    int hash_cap;
+    struct bd_ir_cse { int32_t expr, local; } *cse;
+    int ncse, cap_cse;
 };
 
 bd_status bd_ir_copy(const bd_ir *k, bd_ir **out);

@@ -17,6 +17,9 @@ typedef struct sbuf {
     char *s;
     size_t len, cap;
     int failed;
+    /* C only, while printing the fast loop: accesses at a uniform offset plus i (affine_offset) were
+     * checked against their buffers once before the loop and print without a guard. */
+    int in_bounds;
 } sbuf;
 
 static void put(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -140,6 +143,30 @@ static const char *infix(bd_ir_op op)
     return (unsigned)op < BD_IR_OP_COUNT ? ops[op] : NULL;
 }
 
+/* True when v has one value for the whole launch: built from constants and scalars only. */
+static int uniform(const bd_ir *k, bd_ir_val v)
+{
+    const bd_ir_node *n = &k->nodes[v];
+    switch (n->kind) {
+    case BD_N_CONST: case BD_N_PARAM: return 1;
+    case BD_N_UNARY: case BD_N_CAST: return uniform(k, n->a);
+    case BD_N_BINARY: return uniform(k, n->a) && uniform(k, n->b);
+    case BD_N_SELECT: case BD_N_CLAMP: return uniform(k, n->a) && uniform(k, n->b) && uniform(k, n->c);
+    default: return 0;
+    }
+}
+
+/* For an index `u + i` (or `i + u`) with u uniform: u, else -1. Such accesses walk the buffer contiguously
+ * with i; printed in 64-bit arithmetic (no u32 wrap-around), the C compiler can vectorise them. */
+static bd_ir_val affine_offset(const bd_ir *k, bd_ir_val idx)
+{
+    const bd_ir_node *n = &k->nodes[idx];
+    if (n->kind != BD_N_BINARY || n->op != BD_IR_ADD || n->type != BD_U32) return -1;
+    if (k->nodes[n->b].kind == BD_N_INDEX && uniform(k, n->a)) return n->a;
+    if (k->nodes[n->a].kind == BD_N_INDEX && uniform(k, n->b)) return n->b;
+    return -1;
+}
+
 static void print_call2(sbuf *b, const bd_ir *k, bd_dialect d, const char *fn, bd_dtype t, bd_ir_val x, bd_ir_val y)
 {
     put(b, "%s_%s(", fn, sfx(t));
@@ -168,6 +195,17 @@ static void print_expr(sbuf *b, const bd_ir *k, bd_dialect d, bd_ir_val v)
     case BD_N_LOAD:
         if (k->nodes[n->a].kind == BD_N_INDEX) {
             put(b, "b%d[i]", n->slot);
+        } else if (d == BD_DIALECT_C && affine_offset(k, n->a) >= 0) {
+            bd_ir_val u = affine_offset(k, n->a);
+            if (!b->in_bounds) {
+                put(b, "((uint64_t)");
+                print_expr(b, k, d, u);
+                put(b, " + i < bd_len[%d] ? ", n->slot);
+            }
+            put(b, "b%d[(uint64_t)", n->slot);
+            print_expr(b, k, d, u);
+            put(b, " + i]");
+            if (!b->in_bounds) put(b, " : 0)");
         } else {
             /* Guarded: an index past the end reads 0 instead of foreign memory. */
             put(b, "(");
@@ -273,8 +311,15 @@ static void print_body(sbuf *b, const bd_ir *k, bd_dialect d, int indent)
             bd_dtype t = k->buffer_type[st->slot];
             put(b, "{ %s%s bd_t = ", precise(d, t), type_name(d, t));
             print_expr(b, k, d, st->value);
+            bd_ir_val u = d == BD_DIALECT_C ? affine_offset(k, st->index) : -1;
             if (k->nodes[st->index].kind == BD_N_INDEX) {
                 put(b, "; b%d[i] = bd_t; }\n", st->slot);
+            } else if (u >= 0) {
+                put(b, "; uint64_t bd_j = (uint64_t)");
+                print_expr(b, k, d, u);
+                put(b, " + i; ");
+                if (!b->in_bounds) put(b, "if (bd_j < bd_len[%d]) ", st->slot);
+                put(b, "b%d[bd_j] = bd_t; }\n", st->slot);
             } else {
                 put(b, "; %s bd_j = ", type_name(d, BD_U32));
                 print_index_u32(b, k, d, st->index);
@@ -335,6 +380,37 @@ static void print_helpers(sbuf *b, bd_dialect d)
     put(b, "%s%s bd_mod_u32(%s a, %s b) { return b == 0u ? 0u : a %% b; }\n", fn, U, U, U);
 }
 
+/* C: opens `if (<every affine access stays in bounds for i < bd_end>) {` and returns 1, or prints
+ * nothing and returns 0 when the kernel has no affine access. */
+static int print_bounds_test(sbuf *b, const bd_ir *k)
+{
+    int any = 0;
+    for (int v = 0; v < k->nnodes; v++) {
+        const bd_ir_node *n = &k->nodes[v];
+        int slot = -1;
+        bd_ir_val u = -1;
+        if (n->kind == BD_N_LOAD) slot = n->slot, u = affine_offset(k, n->a);
+        if (u < 0) continue;
+        put(b, any ? " &&\n        " : "    if (");
+        put(b, "(uint64_t)");
+        print_expr(b, k, BD_DIALECT_C, u);
+        put(b, " + bd_end <= bd_len[%d]", slot);
+        any = 1;
+    }
+    for (int s = 0; s < k->nstmts; s++) {
+        const bd_ir_stmt *st = &k->stmts[s];
+        bd_ir_val u = st->kind == BD_S_STORE ? affine_offset(k, st->index) : -1;
+        if (u < 0) continue;
+        put(b, any ? " &&\n        " : "    if (");
+        put(b, "(uint64_t)");
+        print_expr(b, k, BD_DIALECT_C, u);
+        put(b, " + bd_end <= bd_len[%d]", st->slot);
+        any = 1;
+    }
+    if (any) put(b, ") {\n");
+    return any;
+}
+
 static void print_entry(sbuf *b, const bd_ir *k, bd_dialect d)
 {
     if (d == BD_DIALECT_C) {
@@ -348,6 +424,15 @@ static void print_entry(sbuf *b, const bd_ir *k, bd_dialect d)
         for (int s = 0; s < k->nscalars; s++)
             put(b, "    const %s s%d = bd_s[%d].%s;\n", type_name(d, k->scalar_type[s]), s, s, sfx(k->scalar_type[s]));
         put(b, "    (void)bd_b; (void)bd_len; (void)bd_s;\n");
+        /* Two copies of the loop when some accesses are affine: the first runs when all of them stay inside
+         * their buffers over [begin, end), checked here once, and prints them unguarded. */
+        if (print_bounds_test(b, k)) {
+            b->in_bounds = 1;
+            put(b, "        for (uint32_t i = bd_begin; i < bd_end; i++) {\n");
+            print_body(b, k, d, 3);
+            b->in_bounds = 0;
+            put(b, "        }\n        return;\n    }\n");
+        }
         put(b, "    for (uint32_t i = bd_begin; i < bd_end; i++) {\n");
         print_body(b, k, d, 2);
         put(b, "    }\n}\n");

@@ -277,12 +277,14 @@ bd_status bd_run_new(bd_device *dev, const bd_network *net, const bd_run_opts *o
     bd_status st = plan(r);
     double tc = 0;
     for (int p = 0; p < net->npops && !st; p++) {
-        st = run_build_kernel(r, p);
+        run_pop *q = &r->pops[p];
+        st = run_build_kernel(r, p, 1, &q->ir);
+        if (!st && q->nvm) st = run_build_kernel(r, p, 0, &q->ir_quiet);
+        if (st) break;
         double c0 = now_s();
-        if (!st) {
-            st = bd_kernel_compile(dev, r->pops[p].ir, &r->pops[p].kern);
-            if (st) bd_fail_context(st, "population '%s' on %s", r->pops[p].path, info->name);
-        }
+        st = bd_kernel_compile(dev, q->ir, &q->kern);
+        if (!st && q->nvm) st = bd_kernel_compile(dev, q->ir_quiet, &q->kern_quiet);
+        if (st) bd_fail_context(st, "population '%s' on %s", q->path, info->name);
         tc += now_s() - c0;
     }
     for (int p = 0; p < net->npops && !st; p++) st = run_pop_buffers(r, p);
@@ -306,8 +308,8 @@ void bd_run_free(bd_run *r)
     if (!r) return;
     for (int p = 0; r->pops && p < r->net->npops; p++) {
         run_pop *q = &r->pops[p];
-        bd_kernel_free(q->kern);
-        bd_ir_free(q->ir);
+        bd_kernel_free(q->kern), bd_kernel_free(q->kern_quiet);
+        bd_ir_free(q->ir), bd_ir_free(q->ir_quiet);
         bd_buffer_free(q->state), bd_buffer_free(q->par_buf), bd_buffer_free(q->refr), bd_buffer_free(q->rec);
         bd_buffer_free(q->bad), bd_buffer_free(q->cnt), bd_buffer_free(q->vrec), bd_buffer_free(q->vmap);
         bd_buffer_free(q->hist), bd_buffer_free(q->init);
@@ -427,7 +429,8 @@ static bd_status queue_step(bd_run *r, uint64_t s, uint32_t row)
         sc[q->s_due] = u32v(due);
         sc[q->s_key0] = u32v(r->key0);
         sc[q->s_key1] = u32v(r->key1);
-        bd_status st = bd_kernel_launch(q->kern, q->n, b, (size_t)q->nbuf, sc, (size_t)q->nscal);
+        bd_status st = bd_kernel_launch(due ? q->kern : q->kern_quiet ? q->kern_quiet : q->kern, q->n, b,
+                                        (size_t)q->nbuf, sc, (size_t)q->nscal);
         if (st) return bd_fail_context(st, "population '%s' on %s, step %llu", q->path, r->info->name,
                                        (unsigned long long)s);
     }

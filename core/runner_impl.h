@@ -42,6 +42,10 @@ typedef struct run_pop {
     /* kernel and buffer slots */
     bd_ir *ir;
     bd_kernel *kern;
+    /* With variable monitors, a second kernel without the sampling runs on the steps where none is due:
+     * the sampling's scattered stores keep the C compiler from vectorising the loop. */
+    bd_ir *ir_quiet;
+    bd_kernel *kern_quiet;
     int b_state, b_par, b_refr, b_spike, b_rec, b_bad, b_cnt, b_in[RUN_MAX_TARGETS], b_vrec, b_vmap;
     int s_n, s_step, s_row, s_due, s_key0, s_key1;
     int nbuf, nscal;
@@ -125,7 +129,8 @@ struct bd_run {
 };
 
 /* runner_kernel.c: builds p->ir for population pi (buffer and scalar slots into p). */
-bd_status run_build_kernel(bd_run *r, int pi);
+/* The population's kernel, with the variable monitors' sampling or without it. */
+bd_status run_build_kernel(bd_run *r, int pi, int monitors, bd_ir **out);
 /* Plans population pi's history ring (after its method and per-element parameters are known): the delays'
  * reach (`delays`: the equations contain x(t - d)) and, for a fractional method, alpha and num_memory. */
 bd_status run_plan_history(bd_run *r, int pi, int delays);

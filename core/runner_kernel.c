@@ -60,7 +60,7 @@ static int state_index(const bd_eqs *e, int sym)
 }
 
 /* The body after the slots are declared: everything for element i of one step. */
-static bd_status build_body(bd_run *r, int pi, bd_ir *k, bd_ir_val *x, bd_ir_val *vals)
+static bd_status build_body(bd_run *r, int pi, bd_ir *k, bd_ir_val *x, bd_ir_val *vals, int monitors)
 {
     run_pop *p = &r->pops[pi];
     const bd_net_pop *np = &r->net->pops[pi];
@@ -179,7 +179,7 @@ static bd_status build_body(bd_run *r, int pi, bd_ir *k, bd_ir_val *x, bd_ir_val
     if (p->spike_rec) bd_ir_store(k, p->b_rec, add(k, mul(k, row, nn), i), spk);
 
     /* variable monitors: monitor j samples when bit j of `due` is set, into its columns of the row */
-    if (p->nvm) {
+    if (p->nvm && monitors) {
         bd_ir_val due = bd_ir_param(k, p->s_due);
         for (int j = 0; j < p->nvm; j++) {
             const bd_net_monitor *nm = &r->net->monitors[p->vm[j]];
@@ -205,8 +205,11 @@ static bd_status build_body(bd_run *r, int pi, bd_ir *k, bd_ir_val *x, bd_ir_val
     }
 
     /* the first non-finite state of each element: step + 1 and the variable (0 = none so far) */
+    /* a min over two-way selects rather than one chain of selects: gcc does not if-convert (and so does
+     * not vectorise) the many-way join such a chain becomes */
     bd_ir_val which = u32c(k, p->nstate);
-    for (int v = p->nstate - 1; v >= 0; v--) which = bd_ir_select(k, nonfinite(k, t, x[v]), u32c(k, v), which);
+    for (int v = p->nstate - 1; v >= 0; v--)
+        which = bd_ir_binary(k, BD_IR_MIN, which, bd_ir_select(k, nonfinite(k, t, x[v]), u32c(k, v), u32c(k, p->nstate)));
     which = bd_ir_let(k, which);
     bd_ir_if(k, bd_ir_binary(k, BD_IR_AND, bd_ir_binary(k, BD_IR_NE, which, u32c(k, p->nstate)),
                              bd_ir_binary(k, BD_IR_EQ, bd_ir_load(k, p->b_bad, i), u32c(k, 0))));
@@ -322,12 +325,12 @@ bd_status run_plan_history(bd_run *r, int pi, int delays)
     return BD_OK;
 }
 
-bd_status run_build_kernel(bd_run *r, int pi)
+bd_status run_build_kernel(bd_run *r, int pi, int monitors, bd_ir **out)
 {
     run_pop *p = &r->pops[pi];
     bd_ir *k = NULL;
     char name[49];
-    snprintf(name, sizeof name, "pop%d_%s", pi, p->method->name);
+    snprintf(name, sizeof name, "pop%d_%s%s", pi, p->method->name, monitors ? "" : "_quiet");
     bd_status st = bd_ir_new(name, &k);
     if (st) return bd_fail_context(st, "population '%s'", p->path);
     bd_dtype t = r->t;
@@ -363,13 +366,13 @@ bd_status run_build_kernel(bd_run *r, int pi)
     const bd_eqs *e = p->eqs;
     bd_ir_val *vals = malloc((size_t)e->nsyms * sizeof *vals), *x = malloc(((size_t)p->nstate + 1) * sizeof *x);
     if (!vals || !x) st = bd_fail(BD_ERR_NOMEM, "population '%s': out of memory building the kernel", p->path);
-    if (!st) st = build_body(r, pi, k, x, vals);
+    if (!st) st = build_body(r, pi, k, x, vals, monitors);
     free(vals), free(x);
     if (!st) st = bd_ir_status(k);
     if (st) {
         bd_ir_free(k);
         return bd_fail_context(st, "population '%s': building its kernel", p->path);
     }
-    p->ir = k;
+    *out = k;
     return BD_OK;
 }
