@@ -15,10 +15,13 @@
 static const char usage[] =
     "usage: bdyn run MODEL.json [--device NAME] [--duration T] [--dt T] [--seed N] [--threads N]\n"
     "                           [--precision f32|f64] [--out DIR] [--checkpoint FILE] [--resume FILE]\n"
+    "                           [--deterministic]\n"
     "  --duration, --dt  quantities such as \"500 ms\" or \"0.05 ms\" (bare numbers are ms)\n"
     "  --checkpoint FILE save the full state at the end of the run (to resume from later)\n"
     "  --resume FILE     continue from a checkpoint of the same model up to the duration\n"
-    "  --out DIR         result folder (default bdyn-run): manifest.json, <monitor>.npy ..., figures\n";
+    "  --out DIR         result folder (default bdyn-run): manifest.json, <monitor>.npy ..., figures\n"
+    "  --deterministic   bit-identical spike trains and states on every device and thread count (events are\n"
+    "                    pulled in a fixed order; slower on the cpu, see docs/runner.md)\n";
 
 /* A progress bar on a terminal: redrawn when the percentage changes. */
 static void progress(void *user, uint64_t step, uint64_t total)
@@ -73,10 +76,14 @@ int cmd_run(int argc, char **argv)
 {
     const char *file = NULL, *device = NULL, *duration = NULL, *dt = NULL, *seed = NULL, *precision = NULL;
     const char *out = "bdyn-run", *ckpt = NULL, *resume = NULL;
-    int threads = 0;
+    int threads = 0, deterministic = 0;
     for (int a = 1; a < argc; a++) {
         const char *o = argv[a];
         if (strcmp(o, "--help") == 0 || strcmp(o, "-h") == 0) return fputs(usage, stdout), 0;
+        if (strcmp(o, "--deterministic") == 0) {
+            deterministic = 1;
+            continue;
+        }
         if (o[0] != '-') {
             if (file) return cli_usage_error("run", "more than one model file ('%s', '%s')\n%s", file, o, usage);
             file = o;
@@ -112,6 +119,7 @@ int cmd_run(int argc, char **argv)
     bd_run_opts o;
     bd_run_opts_init(&o);
     if (isatty(fileno(stderr))) o.progress = progress, o.user = &last;
+    o.deterministic = deterministic;
     if (!st) st = bd_run_open(m, device, threads, &o, &r);
     if (!st && resume) st = bd_run_restore(r, resume);
     if (!st) st = bd_run_to_end(r);

@@ -141,10 +141,12 @@ static void event_csr(const bd_op *op)
 }
 
 /* Pull, the deterministic form that every device reproduces bit for bit. For each post row r of At:
- *     acc = 0 (in dtype);
+ *     acc = y[r] (in dtype);
  *     for each stored entry k of row r, in stored order:
  *         if colidx[k] < cols (the pre index) and spikes[colidx[k]] != 0: acc = acc + w[k];
- *     y[r] = y[r] + acc   (always, even if no entry contributed: -0 + 0 gives +0 everywhere alike). */
+ *     y[r] = acc.
+ * These are a sequential push's additions: the spiking rows of A in ascending order, each row's
+ * entries in stored order (At's rows keep that order, bd_csr_transpose_host). */
 static void event_csr_pull(const bd_op *op)
 {
     const bd_csr *a = &op->csr;
@@ -153,10 +155,10 @@ static void event_csr_pull(const bd_op *op)
     for (size_t r = 0; r < a->rows; r++) {
         size_t b, e;
         row_range(a, r, &b, &e);
-        double acc = 0.0;
+        double acc = ld(op->out, t, r);
         for (size_t k = b; k < e; k++)
             if (col[k] < a->cols && spk[col[k]]) acc = rnd(t, acc + csr_value(a, t, k));
-        st(op->out, t, r, rnd(t, ld(op->out, t, r) + acc));
+        st(op->out, t, r, acc);
     }
 }
 

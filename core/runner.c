@@ -161,6 +161,10 @@ static bd_status plan_proj(bd_run *r, int j)
             return bd_fail(BD_ERR_UNSUPPORTED, "projection '%s': procedural storage cannot exclude self-connections", name);
         if (np->weight.kind == BD_DIST_FILE)
             return bd_fail(BD_ERR_UNSUPPORTED, "projection '%s': procedural storage cannot take weights from a file", name);
+        if (r->o.deterministic && r->info->backend != BD_BACKEND_CPU)
+            return bd_fail(BD_ERR_UNSUPPORTED, "projection '%s': procedural rows are added with atomics on %s, in no "
+                           "fixed order; deterministic mode needs \"storage\": \"csr\" there (or the cpu)", name,
+                           r->info->name);
     }
     return run_proj_plan(r, j);
 }

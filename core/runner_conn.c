@@ -203,7 +203,10 @@ bd_status run_proj_connect(bd_run *r, int j)
                      r->info->name);
     pj->at = (bd_csr){.rows = n_post, .cols = n_pre, .nnz = f.nnz, .rowptr = pj->rowptr, .colidx = pj->colidx,
                       .values = constant ? NULL : pj->values, .weight = wd->a};
-    pj->push = !st && r->info->backend == BD_BACKEND_CPU && !pj->own && !r->o.deterministic_pull;
+    /* The cpu's push adds in the pull's order on any thread count; the devices' push adds with atomics
+     * (f32 everywhere), in an order deterministic mode does not allow. */
+    int cpu = r->info->backend == BD_BACKEND_CPU;
+    pj->push = !st && !pj->own && (cpu || (!r->o.deterministic && r->t == BD_F32));
     if (pj->push) { /* the forward matrix as generated: rows = pre, targets in generation order */
         st = run_buffer(r, (n_pre + 1) * 4, f.rowptr, &pj->frowptr, "row pointer", name);
         if (!st) st = run_buffer(r, f.nnz * 4, f.col, &pj->fcolidx, "column index", name);

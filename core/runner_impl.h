@@ -76,8 +76,9 @@ typedef struct run_proj {
     bd_procedural proc;
     bd_buffer *rowptr, *colidx, *values; /* transposed CSR: rows = post */
     bd_csr at;
-    /* cpu: the forward matrix (rows = pre) too, for pushing the few spiking rows (bd_event_csr) instead of
-     * pulling every synapse (rows = post); the same sums in the same order per post element on one thread */
+    /* the forward matrix (rows = pre) too, for pushing the few spiking rows (bd_event_csr) instead of
+     * pulling every synapse (rows = post): on the cpu the pull's additions in the pull's order, on the
+     * devices with atomics (not in deterministic mode) */
     bd_buffer *frowptr, *fcolidx, *fvalues;
     bd_csr fwd;
     int push;

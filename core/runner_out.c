@@ -1,6 +1,7 @@
 /* The runner's files: smoothed rates, the result folder (manifest.json and NPY arrays per monitor, each
  * written atomically, the manifest last) and checkpoints (every buffer that carries state, bit-exact). */
 #include "runner_impl.h"
+#include "backend.h"
 #include "error.h"
 #include "bdyn/io.h"
 
@@ -174,6 +175,22 @@ static bd_status write_monitor(const bd_run *r, int m, const char *dir, cJSON *l
     return st ? bd_fail_context(st, "monitor '%s'", mo.name) : BD_OK;
 }
 
+/* What the population kernels must read and write per step, for the memory-bandwidth bound of the state
+ * update: the state, the input accumulators (read, then zeroed), per-element parameters, the refractory
+ * counter, the NaN flag (read) and the spike flag and record (written). */
+static double state_bytes_per_step(const bd_run *r)
+{
+    double total = 0;
+    for (int p = 0; p < r->net->npops; p++) {
+        const run_pop *q = &r->pops[p];
+        double per = (double)r->es * (2.0 * q->nstate + 2.0 * q->ntargets + q->npar) + 4.0 + 4.0;
+        if (q->refractory) per += 8;
+        if (q->spike_rec) per += 4;
+        total += per * (double)q->n;
+    }
+    return total;
+}
+
 bd_status bd_run_write(const bd_run *r, const char *dir)
 {
     if (!r || !dir) return bd_fail(BD_ERR_INVALID_ARG, "bd_run_write: NULL argument");
@@ -195,6 +212,10 @@ bd_status bd_run_write(const bd_run *r, const char *dir)
     cJSON_AddNumberToObject(m, "t_end_ms", (double)r->step * r->dt);
     cJSON_AddNumberToObject(m, "chunk_steps", r->chunk);
     cJSON_AddNumberToObject(m, "wall_time_s", r->wall_s);
+    cJSON_AddNumberToObject(m, "sim_s", r->wall_s); /* the same: the stepping alone, no setup or compile */
+    if (r->info->backend == BD_BACKEND_CPU) cJSON_AddNumberToObject(m, "threads", r->dev->threads);
+    cJSON_AddNumberToObject(m, "state_bytes_per_step", state_bytes_per_step(r));
+    cJSON_AddBoolToObject(m, "deterministic", r->o.deterministic != 0);
     cJSON_AddNumberToObject(m, "setup_s", r->setup_s);
     cJSON_AddNumberToObject(m, "compile_s", r->compile_s);
     double secs = (double)(r->step - r->start_step) * r->dt * 1e-3;
@@ -207,12 +228,22 @@ bd_status bd_run_write(const bd_run *r, const char *dir)
         cJSON_AddNumberToObject(o, "mean_rate_hz", secs > 0 ? (double)r->pops[p].spikes / ((double)r->pops[p].n * secs) : 0);
     }
     cJSON *projs = cJSON_AddObjectToObject(m, "projections");
+    double events = 0;
     for (int j = 0; j < net->nprojs; j++) {
         cJSON *o = cJSON_AddObjectToObject(projs, r->projs[j].np->path ? r->projs[j].np->path : "?");
         cJSON_AddStringToObject(o, "storage", r->projs[j].procedural ? "procedural" : "csr");
         if (!r->projs[j].procedural) cJSON_AddNumberToObject(o, "synapses", (double)r->projs[j].nnz);
         cJSON_AddNumberToObject(o, "delay_steps", r->projs[j].delay);
+        /* spikes of the source times its mean out-degree (the expected one for procedural rows) */
+        const run_proj *pj = &r->projs[j];
+        double n_pre = (double)r->pops[pj->np->pre].n, n_post = (double)r->pops[pj->np->post].n;
+        double outdeg = !pj->procedural ? (double)pj->nnz / n_pre
+                        : pj->proc.conn == BD_PROC_FIXED_PROB ? pj->proc.p * n_post : (double)pj->proc.outdegree;
+        double ev = (double)r->pops[pj->np->pre].spikes * outdeg;
+        cJSON_AddNumberToObject(o, "events", ev);
+        events += ev;
     }
+    cJSON_AddNumberToObject(m, "events", events);
     cJSON *list = cJSON_AddArrayToObject(m, "monitors");
     bd_status st = BD_OK;
     for (int j = 0; j < net->nprojs && !st; j++) { /* plastic weights at the end of the run */

@@ -1,7 +1,7 @@
 #version 450
-/* bd_event_csr_pull (deterministic): At has rows = post, cols = pre. Each post row sums, in stored
- * order, the weights of the entries whose presynaptic flag is set into a local accumulator and then
- * adds it to y[post], the reference's exact sequence of operations. */
+/* bd_event_csr_pull (deterministic): At has rows = post, cols = pre. Each post row adds, in stored
+ * order, the weights of the entries whose presynaptic flag is set to y[post], one by one: the
+ * reference's exact sequence of operations. */
 #extension GL_GOOGLE_include_directive : require
 #include "bd_common.glsl"
 #include "bd_csr.glsl"
@@ -23,9 +23,8 @@ void main()
     const uint p = pc.base + gl_GlobalInvocationID.x;
     if (p >= pc.rows) return;
     const uvec2 row = bd_row(p);
-    precise T acc = T(0);
+    precise T acc = y[p];
 #define STEP(j) acc = entry(acc, j)
     BD_FOR4(row.x, row.y, 1u, STEP)
-    precise T sum = y[p] + acc;
-    y[p] = sum;
+    y[p] = acc;
 }

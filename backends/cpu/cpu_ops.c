@@ -1,6 +1,7 @@
 /* The cpu's fast fixed operators: reductions, gather/scatter, CSR products, event propagation and
  * spike compaction, split across the device's threads. Results agree with core/ref_ops.c (the
- * ordered ones bit for bit); scatter-style ops add into per-thread copies instead of using atomics. */
+ * ordered ones bit for bit); scatter-style ops add into per-thread copies instead of using atomics,
+ * except the event pushes, whose threads split the post range so that the order stays fixed. */
 #include "cpu_backend.h"
 #include "error.h"
 
@@ -164,7 +165,7 @@ bd_status bd_cpu_op(int threads, const bd_op *op)
          * estimated from a count of the flags (only worth reading when threads could help). */
         size_t spiking = threads > 1 ? bd_cpu_count_nonzero(op->in->ctx, a->rows) : 0;
         size_t work = spiking * (a->nnz / a->rows + 1);
-        bd_cpu_scatter(threads, a->rows, work, op->dtype, y, a->cols, j.dst, PICK(op, event_range), &j);
+        run(threads, &j, a->cols, work, PICK(op, event_range));
         return BD_OK;
     }
     case BD_OP_EVENT_CSR_PULL: run(threads, &j, a->rows, a->rows + a->nnz, PICK(op, event_pull_range)); return BD_OK;

@@ -12,8 +12,7 @@
 
 typedef struct rjob {
     const bd_op *op;
-    float logq;                /* log(1 - p) in f32, computed as the host computes it */
-    void *dst[CPU_MAX_CHUNKS]; /* where each chunk adds (bd_cpu_scatter) */
+    float logq; /* log(1 - p) in f32, computed as the host computes it */
 } rjob;
 
 /* ---- fills: element i comes from Philox block i / 4 (f64: block i / 2, two words per value) ---- */
@@ -88,35 +87,41 @@ static inline float weight(const bd_procedural *c, words *w, uint32_t m)
     return w0;
 }
 
-static inline void add(const rjob *j, int chunk, uint32_t t, float w)
+static inline void add(const rjob *j, uint32_t t, float w)
 {
-    if (j->op->dtype == BD_F64) ((double *)j->dst[chunk])[t] += (double)w;
-    else ((float *)j->dst[chunk])[t] += w;
+    if (j->op->dtype == BD_F64) ((double *)j->op->out->ctx)[t] += (double)w;
+    else ((float *)j->op->out->ctx)[t] += w;
 }
 
-/* Adds the regenerated rows of the spiking presynaptic neurons in [b, e) to y. */
-static void proc_range(void *arg, int chunk, size_t b, size_t e)
+/* Adds the regenerated rows of the spiking presynaptic neurons, in ascending order, to the post elements
+ * [lo, hi) of y: threads split the post range, so each element's additions keep one order. */
+static void proc_range(void *arg, int chunk, size_t lo, size_t hi)
 {
     const rjob *j = arg;
     const bd_procedural *c = &j->op->proc;
     const uint32_t *restrict spikes = j->op->in->ctx;
-    const uint32_t n_post = (uint32_t)c->n_post;
-    for (size_t r = b; r < e; r++) {
+    const uint32_t n_post = (uint32_t)c->n_post, end = (uint32_t)hi;
+    (void)chunk;
+    for (size_t r = 0; r < c->n_pre; r++) {
         if (!spikes[r]) continue;
         words tw = {c->seed, c->proj_id, (uint32_t)r, 0u, UINT32_MAX, {0, 0, 0, 0}};
         words ww = {c->seed, c->proj_id, (uint32_t)r, 1u, UINT32_MAX, {0, 0, 0, 0}};
         if (c->conn == BD_PROC_FIXED_PROB) {
-            /* Geometric skips: word k gives the number of non-targets before the next target. */
+            /* Geometric skips: word k gives the number of non-targets before the next target; the targets
+             * ascend, so the row ends for this range at hi. */
             uint32_t pos = 0, m = 0;
-            for (uint32_t k = 0; pos < n_post; k++) {
+            for (uint32_t k = 0; pos < end; k++) {
                 uint32_t g = bd_proc_gap(word_at(&tw, k), j->logq);
                 if (g >= n_post - pos) break;
                 pos += g;
-                add(j, chunk, pos++, weight(c, &ww, m++));
+                if (pos >= lo && pos < end) add(j, pos, weight(c, &ww, m));
+                pos++, m++;
             }
         } else {
-            for (uint32_t m = 0; m < c->outdegree; m++)
-                add(j, chunk, bd_mulhi_u32(word_at(&tw, m), n_post), weight(c, &ww, m));
+            for (uint32_t m = 0; m < c->outdegree; m++) {
+                uint32_t t = bd_mulhi_u32(word_at(&tw, m), n_post);
+                if (t >= lo && t < end) add(j, t, weight(c, &ww, m));
+            }
         }
     }
 }
@@ -134,7 +139,9 @@ static bd_status event_procedural(int threads, const bd_op *op)
         double w = 4.0 * per_row * (double)bd_cpu_count_nonzero(op->in->ctx, c->n_pre);
         work = w < 1e18 ? (size_t)w : (size_t)1e18;
     }
-    bd_cpu_scatter(threads, c->n_pre, work, op->dtype, op->out->ctx, c->n_post, j.dst, proc_range, &j);
+    int chunks = bd_cpu_chunks(threads, work, CPU_GRAIN);
+    if ((size_t)chunks > c->n_post / 16) chunks = 1;
+    bd_cpu_parallel(chunks, c->n_post, proc_range, &j);
     return BD_OK;
 }
 

@@ -44,11 +44,12 @@ BD_API bd_status bd_csr_spmv(bd_device *dev, bd_dtype t, const bd_csr *a, const 
 BD_API bd_status bd_csr_spmv_t(bd_device *dev, bd_dtype t, const bd_csr *a, const bd_buffer *x, bd_buffer *y);
 
 /* Event-driven products: y[post] += sum of w(pre, post) over presynaptic rows whose spike flag is set.
- * bd_event_csr pushes from the spiking rows of A (rows = pre, cols = post) with atomic adds: fastest,
- * but the order of additions depends on scheduling.
- * bd_event_csr_pull is the deterministic variant: it takes the transposed matrix At (rows = post,
- * cols = pre, see bd_csr_transpose_host) and gathers each post row in stored order, so every device
- * computes the same sum in the same order. */
+ * bd_event_csr pushes from the spiking rows of A (rows = pre, cols = post). On the cpu each post element
+ * receives its additions in ascending pre order on any thread count (threads split the post range);
+ * elsewhere it adds with atomics, in an order that depends on scheduling.
+ * bd_event_csr_pull is the deterministic variant for every device: it takes the transposed matrix At
+ * (rows = post, cols = pre, see bd_csr_transpose_host) and adds each post row's weights to y one by one
+ * in stored order -- the cpu push's sequence of additions, so both give the same bits. */
 BD_API bd_status bd_event_csr(bd_device *dev, bd_dtype t, const bd_csr *a, const bd_buffer *spikes, bd_buffer *y);
 BD_API bd_status bd_event_csr_pull(bd_device *dev, bd_dtype t, const bd_csr *at, const bd_buffer *spikes,
                                    bd_buffer *y);

@@ -25,9 +25,11 @@ typedef struct bd_run_opts {
     /* Called after every chunk with the steps done and the total (may be NULL). */
     void (*progress)(void *user, uint64_t step, uint64_t total);
     void *user;
-    /* 1: every event projection pulls (each post element sums its synapses in stored order), the same
-     * arithmetic on every device; 0: the cpu pushes the spiking rows instead (fewer operations) */
-    int deterministic_pull;
+    /* 1: bit-identical results on every device and thread count: every event projection pulls (each post
+     * element sums its synapses in stored order), the same arithmetic everywhere; 0: the cpu pushes the
+     * spiking rows instead (fewer operations; with several threads the partial sums combine in another
+     * order, so the last bits of the inputs may differ) */
+    int deterministic;
 } bd_run_opts;
 
 BD_API void bd_run_opts_init(bd_run_opts *o);

@@ -22,20 +22,20 @@ __kernel void csr_spmv(BD_CSR_ARGS, __global const T *x, __global T *y)
     y[r] = acc;
 }
 
-/* A pull over the transposed matrix (rows = post, cols = pre): each post row folds the weights of
- * its spiking pre neurons in stored order into a private sum, then adds it to y once. The order is
- * the reference's, so with contraction off every device gets the same bits. */
+/* A pull over the transposed matrix (rows = post, cols = pre): each post row adds the weights of its
+ * spiking pre neurons in stored order to y, one by one. The order is the reference's (and a
+ * sequential push's), so with contraction off every device gets the same bits. */
 __kernel void event_csr_pull(BD_CSR_ARGS, __global const uint *spikes, __global T *y)
 {
     const uint r = get_global_id(0);
     if (r >= rows) return;
     const uint end = min(rowptr[r + 1], nnz);
-    T acc = (T)0;
+    T acc = y[r];
     for (uint j = rowptr[r]; j < end; j++) {
         const uint c = colidx[j];
         if (c < cols && spikes[c] != 0u) acc += BD_W(j);
     }
-    y[r] += acc;
+    y[r] = acc;
 }
 
 #ifdef BD_HAVE_ATOMIC_ADD
