@@ -4,6 +4,7 @@
  * every population runs its fused kernel (core/runner_kernel.c). Steps are queued a chunk at a time; after
  * each chunk the records and NaN flags are downloaded. Set-up: runner_conn.c; files: runner_out.c. */
 #include "runner_impl.h"
+#include "flags.h"
 #include "error.h"
 #include "ir_impl.h"
 #include "model_impl.h"
@@ -241,9 +242,13 @@ static bd_status plan(bd_run *r)
         for (size_t k = 0; k < sizeof need / sizeof need[0]; k++)
             if (need[k] > host) host = need[k];
     }
+    size_t nmax = 1;
+    for (int p = 0; p < net->npops; p++) nmax = r->pops[p].n > nmax ? r->pops[p].n : nmax;
     r->host_bytes = host;
     r->host = malloc(host ? host : 8);
-    return r->host ? BD_OK : bd_fail(BD_ERR_NOMEM, "bd_run_new: out of memory for %zu bytes of records", host);
+    r->row_spikes = malloc(nmax * sizeof *r->row_spikes);
+    return r->host && r->row_spikes ? BD_OK
+                                    : bd_fail(BD_ERR_NOMEM, "bd_run_new: out of memory for %zu bytes of records", host);
 }
 
 bd_status bd_run_new(bd_device *dev, const bd_network *net, const bd_run_opts *opts, bd_run **out)
@@ -333,7 +338,7 @@ void bd_run_free(bd_run *r)
         free(mo->elements), free(mo->si), free(mo->st), free(mo->vx), free(mo->vt), free(mo->counts);
         free(mo->rate), free(mo->rate_t);
     }
-    free(r->pops), free(r->projs), free(r->mons), free(r->host);
+    free(r->pops), free(r->projs), free(r->mons), free(r->host), free(r->row_spikes);
     bd_network_free(r->own_net);
     bd_device_close(r->own_dev);
     free(r);
@@ -487,8 +492,10 @@ static bd_status collect(bd_run *r, uint64_t s0, uint32_t count)
             bd_status st = bd_buffer_download(p->rec, 0, flags, (size_t)count * n * 4);
             if (st) return bd_fail_context(st, "population '%s' on %s: reading the spike records", p->path, r->info->name);
             for (uint32_t k = 0; k < count; k++) {
+                const uint32_t *row = flags + (size_t)k * n;
+                int32_t *row_spikes = r->row_spikes;
                 uint32_t c = 0;
-                for (size_t e = 0; e < n; e++) c += flags[(size_t)k * n + e] != 0;
+                for (size_t e = bd_next_flag(row, 0, n); e < n; e = bd_next_flag(row, e + 1, n)) row_spikes[c++] = (int32_t)e;
                 for (int m = 0; m < net->nmonitors; m++) {
                     run_mon *mo = &r->mons[m];
                     if (mo->nm->pop != pi) continue;
@@ -502,8 +509,8 @@ static bd_status collect(bd_run *r, uint64_t s0, uint32_t count)
                         if (grow((void **)&mo->st, &cap, mo->n + c, sizeof *mo->st)) goto nomem;
                         mo->cap = cap;
                         double t = (double)(s0 + k + 1) * r->dt;
-                        for (size_t e = 0; e < n; e++)
-                            if (flags[(size_t)k * n + e]) mo->si[mo->n] = (int32_t)e, mo->st[mo->n++] = t;
+                        memcpy(mo->si + mo->n, row_spikes, c * sizeof *row_spikes);
+                        for (uint32_t q = 0; q < c; q++) mo->st[mo->n++] = t;
                     }
                 }
             }

@@ -124,6 +124,7 @@ struct bd_run {
     run_proj *projs;
     run_mon *mons;
     void *host;           /* download scratch, host_bytes */
+    int32_t *row_spikes;  /* the spiking elements of one record row (the largest population's size) */
     size_t host_bytes;
     uint64_t hash;
     double setup_s, compile_s, wall_s;

@@ -4,6 +4,7 @@
 #define BD_CPU_BACKEND_H
 
 #include "backend.h"
+#include "flags.h"
 
 /* Read once per process from /proc/cpuinfo and sysconf; never changes afterwards. */
 typedef struct cpu_host {
@@ -58,6 +59,8 @@ bd_status bd_cpu_kernel_launch(bd_device *dev, bd_kernel *kern, size_t n, bd_buf
 
 /* Number of non-zero spike flags among n (vectorised; used to size the work of event ops). */
 size_t bd_cpu_count_nonzero(const uint32_t *flags, size_t n);
+
+/* bd_next_flag (core/flags.h) finds the spiking rows of event ops. */
 
 /* The fixed operators (validated by core/ops.c), on `threads` threads. */
 bd_status bd_cpu_op(int threads, const bd_op *op);        /* reductions, gather/scatter, sparse, compaction */

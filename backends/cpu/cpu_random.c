@@ -102,8 +102,7 @@ static void proc_range(void *arg, int chunk, size_t lo, size_t hi)
     const uint32_t *restrict spikes = j->op->in->ctx;
     const uint32_t n_post = (uint32_t)c->n_post, end = (uint32_t)hi;
     (void)chunk;
-    for (size_t r = 0; r < c->n_pre; r++) {
-        if (!spikes[r]) continue;
+    for (size_t r = bd_next_flag(spikes, 0, c->n_pre); r < c->n_pre; r = bd_next_flag(spikes, r + 1, c->n_pre)) {
         words tw = {c->seed, c->proj_id, (uint32_t)r, 0u, UINT32_MAX, {0, 0, 0, 0}};
         words ww = {c->seed, c->proj_id, (uint32_t)r, 1u, UINT32_MAX, {0, 0, 0, 0}};
         if (c->conn == BD_PROC_FIXED_PROB) {

@@ -124,12 +124,25 @@ def build_and_run(model, n, duration_s, seed, target, threads, workdir):
     t_run = time.perf_counter()
     net.run(duration_s * b2.second)
     run_s = None
+    compile_s = binary_s = None
     if target == "cpp_standalone":
         b2.device.build(directory=workdir, compile=True, run=True, debug=False)
         run_s = getattr(b2.device, "_last_run_time", None)
+        # The device's own timers: 'make' (+ 'make clean') is the C++ compilation, run_binary the
+        # whole binary (connectivity and initial state built in C++, then the simulation).
+        timers = getattr(b2.device, "timers", {}) or {}
+        comp = timers.get("compile") or {}
+        parts = [v for v in (comp.get("clean"), comp.get("make")) if isinstance(v, (int, float))]
+        compile_s = sum(parts) if parts else None
+        binary_s = timers.get("run_binary")
     else:
         run_s = time.perf_counter() - t_run
     wall_s = time.perf_counter() - t_start
+    # setup_s: everything but the simulation and the C++ compilation (Python network building, code
+    # generation, the binary's own initialisation).
+    setup_s = None
+    if isinstance(run_s, (int, float)):
+        setup_s = wall_s - run_s - (compile_s or 0.0)
     idx = np.asarray(mon.i[:])
     ne_spikes = int(np.sum(idx < n_e))
     ni_spikes = int(idx.size - ne_spikes)
@@ -139,7 +152,7 @@ def build_and_run(model, n, duration_s, seed, target, threads, workdir):
         "seed": seed, "synapses": int(len(Ce) + len(Ci)),
         "spikes_e": ne_spikes, "spikes_i": ni_spikes,
         "rate_e_hz": ne_spikes / (n_e * duration_s), "rate_i_hz": ni_spikes / ((n - n_e) * duration_s),
-        "run_s": run_s, "wall_s": wall_s,
+        "run_s": run_s, "wall_s": wall_s, "compile_s": compile_s, "setup_s": setup_s, "binary_s": binary_s,
     }
 
 

@@ -1,0 +1,29 @@
+/* Scanning spike flags (u32 per element, nonzero = spiked), shared by the runner and the cpu backend. */
+#ifndef BD_FLAGS_H
+#define BD_FLAGS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+/* The first index >= i below n whose flag is set, else n. Spikes are rare (a few per thousand elements and
+ * step): blocks of 16 flags are skipped with one vectorised test. */
+static inline size_t bd_next_flag(const uint32_t *restrict flags, size_t i, size_t n)
+{
+    while (i < n && (i & 15)) {
+        if (flags[i]) return i;
+        i++;
+    }
+    /* 32 flags as 16 64-bit words (the library is built for the baseline instruction set) */
+    for (; i + 32 <= n; i += 32) {
+        uint64_t w[16], any = 0;
+        memcpy(w, flags + i, sizeof w);
+        for (int k = 0; k < 16; k++) any |= w[k];
+        if (any) break;
+    }
+    for (; i < n; i++)
+        if (flags[i]) return i;
+    return n;
+}
+
+#endif
