@@ -115,7 +115,7 @@ static const char *unary_fn(bd_dialect d, bd_ir_op op, bd_dtype t)
 {
     int c32 = d == BD_DIALECT_C && t == BD_F32;
     switch (op) {
-    case BD_IR_SQRT: return c32 ? "sqrtf" : "sqrt";
+    case BD_IR_SQRT: return c32 ? "sqrtf" : (d == BD_DIALECT_GLSL && t == BD_F32) ? "bd_sqrt" : "sqrt";
     case BD_IR_FLOOR: return c32 ? "floorf" : "floor";
     case BD_IR_CEIL: return c32 ? "ceilf" : "ceil";
     case BD_IR_ABS:
@@ -233,6 +233,7 @@ static void print_expr(sbuf *b, const bd_ir *k, bd_dialect d, bd_ir_val v)
         else if (n->op == BD_IR_MAX) print_call2(b, k, d, "bd_max", t, n->a, n->b);
         else if (n->op == BD_IR_POW) print_call2(b, k, d, "bd_pow", t, n->a, n->b);
         else if (n->op == BD_IR_DIV && is_int) print_call2(b, k, d, "bd_div", t, n->a, n->b);
+        else if (n->op == BD_IR_DIV && t == BD_F32 && d == BD_DIALECT_GLSL) print_call2(b, k, d, "bd_div", t, n->a, n->b);
         else if (n->op == BD_IR_MOD) print_call2(b, k, d, "bd_mod", t, n->a, n->b);
         else if (n->op == BD_IR_SHL || n->op == BD_IR_SHR) {
             /* Shift counts are taken mod 32, as the hardware of every backend does. */
@@ -372,10 +373,12 @@ static void print_helpers(sbuf *b, bd_dialect d)
     }
     const char *I = type_name(d, BD_I32), *U = type_name(d, BD_U32);
     put(b, "%s%s bd_abs_i32(%s a) { return a < 0 ? -a : a; }\n", fn, I, I);
-    /* Division by zero (and INT_MIN / -1) gives 0 instead of a trap. */
-    put(b, "%s%s bd_div_i32(%s a, %s b) { return (b == 0 || (b == -1 && a == (-2147483647 - 1))) ? 0 : a / b; }\n",
-        fn, I, I, I);
-    put(b, "%s%s bd_mod_i32(%s a, %s b) { return (b == 0 || b == -1) ? 0 : a %% b; }\n", fn, I, I, I);
+    /* Division by zero (and INT_MIN / -1) gives 0 instead of a trap; GLSL's own signed / and % are undefined
+     * for negative operands, so it divides through bd_sdiv_i32 (mathlib_glsl.h). */
+    const char *q = d == BD_DIALECT_GLSL ? "bd_sdiv_i32(a, b)" : "a / b";
+    put(b, "%s%s bd_div_i32(%s a, %s b) { return (b == 0 || (b == -1 && a == (-2147483647 - 1))) ? 0 : %s; }\n",
+        fn, I, I, I, q);
+    put(b, "%s%s bd_mod_i32(%s a, %s b) { return (b == 0 || b == -1) ? 0 : a - (%s) * b; }\n", fn, I, I, I, q);
     put(b, "%s%s bd_div_u32(%s a, %s b) { return b == 0u ? 0u : a / b; }\n", fn, U, U, U);
     put(b, "%s%s bd_mod_u32(%s a, %s b) { return b == 0u ? 0u : a %% b; }\n", fn, U, U, U);
 }

@@ -70,4 +70,6 @@ static inline uint32_t bd_mulhi_u32(uint32_t a, uint32_t b)
     return (uint32_t)((uint64_t)a * b >> 32);
 }
 
+#define BD_DIV_F32(a, b) ((a) / (b))
+
 #endif

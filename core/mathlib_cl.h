@@ -37,4 +37,6 @@
 
 #define bd_mulhi_u32(a, b) mul_hi((uint)(a), (uint)(b))
 
+#define BD_DIV_F32(a, b) ((a) / (b))
+
 #endif

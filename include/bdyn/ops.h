@@ -36,6 +36,8 @@ typedef struct bd_csr {
     const bd_buffer *colidx; /* u32, nnz */
     const bd_buffer *values; /* dtype, nnz, or NULL */
     double weight;
+    int sorted;              /* 1 if every row's column indices ascend: lets the cpu's threads each read only
+                              * their columns' part of a row in bd_event_csr (0 is always correct) */
 } bd_csr;
 
 /* y = A x (y: rows, overwritten). Each row is summed in stored order, so the result is deterministic. */
