@@ -115,7 +115,7 @@ static int bench_device(const char *name, int threads, int quick, result *r)
     CHECK(bd_buffer_upload(ci, 0, hci, nnz * 4));
     CHECK(bd_buffer_upload(sp, 0, hsp, npre * 4));
     CHECK(bd_buffer_fill(post, 0, npost * 4, &one, 4));
-    bd_csr m = {npre, npost, nnz, rp, ci, NULL, 0.1, 0};
+    bd_csr m = {npre, npost, nnz, rp, ci, NULL, 0.1};
     CHECK(bd_event_csr(dev, BD_F32, &m, sp, post));
     CHECK(bd_device_sync(dev));
     int reps = quick ? 10 : 50;

@@ -199,7 +199,7 @@ int cmd_demo(int argc, char **argv)
     uint32_t zero = 0;
     for (int k = 1; k < 4 && !st; k++) st = bd_buffer_fill(b[k], 0, N * 4, &zero, 4);
 
-    bd_csr at = {N, N, nnz, crp, cci, cval, 0.0, 0};
+    bd_csr at = {N, N, nnz, crp, cci, cval, 0.0};
     bd_value sc[6];
     sc[0].f32 = (float)exp(-dt / tau_v); /* decay factors computed once on the host */
     sc[1].f32 = (float)exp(-dt / tau_g);

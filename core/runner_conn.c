@@ -211,11 +211,8 @@ bd_status run_proj_connect(bd_run *r, int j)
         st = run_buffer(r, (n_pre + 1) * 4, f.rowptr, &pj->frowptr, "row pointer", name);
         if (!st) st = run_buffer(r, f.nnz * 4, f.col, &pj->fcolidx, "column index", name);
         if (!st && !constant) st = run_buffer(r, f.nnz * r->es, val, &pj->fvalues, "weight", name);
-        int sorted = 1;
-        for (size_t pre = 0; pre < n_pre && sorted; pre++)
-            for (uint32_t s = f.rowptr[pre]; s + 1 < f.rowptr[pre + 1] && sorted; s++) sorted = f.col[s] < f.col[s + 1];
         pj->fwd = (bd_csr){.rows = n_pre, .cols = n_post, .nnz = f.nnz, .rowptr = pj->frowptr, .colidx = pj->fcolidx,
-                           .values = constant ? NULL : pj->fvalues, .weight = wd->a, .sorted = sorted};
+                           .values = constant ? NULL : pj->fvalues, .weight = wd->a};
     }
     bd_conn_rows_free(&f);
     free(mat), free(val), free(tval), free(trp), free(tci);

@@ -384,7 +384,7 @@ static void test_misuse(bd_device *other)
         EXPECT(bd_gather(d, BD_F32, b, 16, foreign, 8, b2), BD_ERR_INVALID_ARG, "gather with cpu:ref indices on %s", dn);
         EXPECT(bd_scatter_add(d, BD_F32, b, b2, 8, small, 16), BD_ERR_INVALID_ARG, "scatter_add into a short target on %s", dn);
         EXPECT(bd_csr_spmv(d, BD_F32, NULL, b, b2), BD_ERR_INVALID_ARG, "spmv with a NULL matrix on %s", dn);
-        bd_csr m = {4, 4, 4, tiny, b, NULL, 1.0, 0};
+        bd_csr m = {4, 4, 4, tiny, b, NULL, 1.0};
         EXPECT(bd_csr_spmv(d, BD_F32, &m, b, b2), BD_ERR_INVALID_ARG, "spmv with a 1-entry rowptr for 4 rows on %s", dn);
         m.rowptr = b;
         EXPECT(bd_csr_spmv(d, BD_F32, &m, foreign, b2), BD_ERR_INVALID_ARG, "spmv with a cpu:ref x on %s", dn);
@@ -644,7 +644,7 @@ static void test_long_rows(void)
         if (!st) st = bd_buffer_upload(bfl, 0, flags, rows * 4);
         if (!st) st = bd_buffer_fill(bx, 0, nnz * 4, &one, 4);
         if (st) tc_line(TC_FAIL, "long rows on %s: setup: %s", devs[i].name, bd_last_error());
-        bd_csr a = {rows, rows, nnz, brp, bci, NULL, 1.0, 0};
+        bd_csr a = {rows, rows, nnz, brp, bci, NULL, 1.0};
         for (int op = 0; op < 3 && !st; op++) {
             const char *what = op == 0 ? "csr_spmv" : op == 1 ? "event_csr_pull" : "reduce_segments";
             bd_status rs = bd_buffer_fill(by, 0, rows * 4, &zero, 4);

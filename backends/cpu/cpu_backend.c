@@ -47,7 +47,12 @@ static bd_status cpu_open(bd_device *dev)
     return BD_OK;
 }
 
-static void cpu_close(bd_device *dev) { dev->ctx = NULL; }
+/* ctx: the parallel push's buckets (cpu_push.c), kept from call to call */
+static void cpu_close(bd_device *dev)
+{
+    bd_cpu_push_free(dev->ctx);
+    dev->ctx = NULL;
+}
 
 static bd_status cpu_buffer_alloc(bd_device *dev, bd_buffer *buf)
 {
@@ -148,6 +153,10 @@ static bd_status cpu_run_op(bd_device *dev, const bd_op *op)
     case BD_OP_GEMM: return bd_cpu_op_blas(threads, op);
     case BD_OP_RNG:
     case BD_OP_EVENT_PROCEDURAL: return bd_cpu_op_random(threads, op);
+    case BD_OP_EVENT_CSR:
+        /* threads pay off once the rows are many (the spiking ones are then many too) */
+        if (threads > 1 && op->csr.rows >= CPU_GRAIN) return bd_cpu_event_push(&dev->ctx, threads, op);
+        return bd_cpu_op(1, op);
     default: return bd_cpu_op(threads, op);
     }
 }

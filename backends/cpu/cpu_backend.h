@@ -35,6 +35,12 @@ const cpu_compiler *bd_cpu_compiler(void);
  * region is entered, which matters for the many small per-step calls of a simulation. */
 typedef void (*cpu_range_fn)(void *arg, int chunk, size_t begin, size_t end);
 void bd_cpu_parallel(int chunks, size_t n, cpu_range_fn fn, void *arg);
+/* Where chunk c of `chunks` over n starts (bd_cpu_parallel's split; c = chunks gives n). */
+size_t bd_cpu_bound(size_t n, int c, int chunks);
+/* bd_event_csr on several threads, with the one-thread result (cpu_push.c); *scratch keeps its buckets
+ * between calls (the device's ctx), released by bd_cpu_push_free. */
+bd_status bd_cpu_event_push(void **scratch, int threads, const bd_op *op);
+void bd_cpu_push_free(void *scratch);
 /* How many chunks to use: at most `threads` (and CPU_MAX_CHUNKS), none smaller than `grain` elements. */
 int bd_cpu_chunks(int threads, size_t n, size_t grain);
 #define CPU_MAX_CHUNKS 256

@@ -1,7 +1,7 @@
 /* The cpu's fast fixed operators: reductions, gather/scatter, CSR products, event propagation and
  * spike compaction, split across the device's threads. Results agree with core/ref_ops.c (the
  * ordered ones bit for bit); scatter-style ops add into per-thread copies instead of using atomics,
- * except the event pushes, whose threads split the post range so that the order stays fixed. */
+ * except the event pushes, which keep the one-thread order (cpu_push.c). */
 #include "cpu_backend.h"
 #include "error.h"
 
@@ -161,11 +161,7 @@ bd_status bd_cpu_op(int threads, const bd_op *op)
         bd_cpu_scatter(threads, a->rows, a->rows + a->nnz, op->dtype, y, a->cols, j.dst, PICK(op, spmv_t_range), &j);
         return BD_OK;
     case BD_OP_EVENT_CSR: {
-        /* Push: few rows spike per step, so the work is the spiking rows' share of the entries,
-         * estimated from a count of the flags (only worth reading when threads could help). */
-        size_t spiking = threads > 1 ? bd_cpu_count_nonzero(op->in->ctx, a->rows) : 0;
-        size_t work = spiking * (a->nnz / a->rows + 1);
-        run(threads, &j, a->cols, work, PICK(op, event_range));
+        PICK(op, event_range)(&j, 0, 0, a->cols); /* one thread; cpu_backend.c sends larger ones to cpu_push.c */
         return BD_OK;
     }
     case BD_OP_EVENT_CSR_PULL: run(threads, &j, a->rows, a->rows + a->nnz, PICK(op, event_pull_range)); return BD_OK;

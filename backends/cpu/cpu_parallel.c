@@ -14,7 +14,7 @@ int bd_cpu_chunks(int threads, size_t n, size_t grain)
 
 /* Chunk boundary c of `chunks` over n, rounded down to a multiple of 16 elements (64 bytes of f32)
  * so that neighbouring threads never share a cache line of the output and each loop starts aligned. */
-static size_t bound(size_t n, int c, int chunks)
+size_t bd_cpu_bound(size_t n, int c, int chunks)
 {
     if (c >= chunks) return n;
     size_t k = (size_t)chunks;
@@ -31,7 +31,7 @@ void bd_cpu_parallel(int chunks, size_t n, cpu_range_fn fn, void *arg)
     /* One chunk per thread, statically; if the runtime grants fewer threads (nested call, thread
      * limit) the loop still covers every chunk. */
 #pragma omp parallel for num_threads(chunks) schedule(static, 1)
-    for (int c = 0; c < chunks; c++) fn(arg, c, bound(n, c, chunks), bound(n, c + 1, chunks));
+    for (int c = 0; c < chunks; c++) fn(arg, c, bd_cpu_bound(n, c, chunks), bd_cpu_bound(n, c + 1, chunks));
 }
 
 typedef struct combine_job {

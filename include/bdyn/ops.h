@@ -36,8 +36,6 @@ typedef struct bd_csr {
     const bd_buffer *colidx; /* u32, nnz */
     const bd_buffer *values; /* dtype, nnz, or NULL */
     double weight;
-    int sorted;              /* 1 if every row's column indices ascend: lets the cpu's threads each read only
-                              * their columns' part of a row in bd_event_csr (0 is always correct) */
 } bd_csr;
 
 /* y = A x (y: rows, overwritten). Each row is summed in stored order, so the result is deterministic. */
@@ -47,7 +45,7 @@ BD_API bd_status bd_csr_spmv_t(bd_device *dev, bd_dtype t, const bd_csr *a, cons
 
 /* Event-driven products: y[post] += sum of w(pre, post) over presynaptic rows whose spike flag is set.
  * bd_event_csr pushes from the spiking rows of A (rows = pre, cols = post). On the cpu each post element
- * receives its additions in ascending pre order on any thread count (threads split the post range);
+ * receives its additions in ascending pre order on any thread count;
  * elsewhere it adds with atomics, in an order that depends on scheduling.
  * bd_event_csr_pull is the deterministic variant for every device: it takes the transposed matrix At
  * (rows = post, cols = pre, see bd_csr_transpose_host) and adds each post row's weights to y one by one
