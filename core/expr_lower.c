@@ -102,7 +102,15 @@ static bd_ir_val lower_binary(bd_lower_env *env, const bd_expr *e, int depth)
         return bd_ir_binary(k, binary_ops[e->op], lower_bool(env, e->arg[0], depth), lower_bool(env, e->arg[1], depth));
     if (e->op < BD_EX_ADD || e->op > BD_EX_OR)
         return lower_error(env, BD_ERR_INVALID_ARG, "unknown binary operator", -1);
-    return bd_ir_binary(k, binary_ops[e->op], lower_num(env, e->arg[0], depth), lower_num(env, e->arg[1], depth));
+    bd_ir_val a = lower_num(env, e->arg[0], depth), b = lower_num(env, e->arg[1], depth);
+    if (e->op == BD_EX_DIV && b >= 0 && k->nodes[b].kind == BD_N_CONST) {
+        /* x / c as x * (1 / c), the reciprocal folded once: a division costs a vector unit ten to twenty
+         * multiplications (COBA's x / tau terms dominated its kernel). The result may differ from x / c in
+         * the last bit, identically on every device, as all of them run this same IR. */
+        bd_ir_val r = bd_ir_binary(k, BD_IR_DIV, bd_ir_const(k, bd_ir_type(k, b), 1.0), b);
+        if (r >= 0 && k->nodes[r].kind == BD_N_CONST) return bd_ir_binary(k, BD_IR_MUL, a, r);
+    }
+    return bd_ir_binary(k, binary_ops[e->op], a, b);
 }
 
 static bd_ir_val lower_call(bd_lower_env *env, const bd_expr *e, int depth)
