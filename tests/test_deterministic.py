@@ -7,7 +7,8 @@ models/cobahh.json, spike monitors only) for 1 s on every device `bdyn devices` 
 - Without it (the devices push events with atomics) every population rate must agree with the cpu's
   within 2 %.
 - The cpu's own result must not depend on its thread count or on the flag (its push adds in the pull's
-  order): 1 and 2 threads, with and without --deterministic, give the same bits.
+  order): 1 and 2 threads, with and without --deterministic, give the same bits; also at N = 40000 for
+  200 ms, where the push's rows are many enough for its threads (backends/cpu/cpu_push.c).
 
 BDYN_DET_DURATION (ms, default 1000) shortens the runs (the sanitizer pass uses it).
 usage: test_deterministic.py BDYN MODELS_DIR"""
@@ -23,20 +24,25 @@ devs = bdtest.devices(bdyn)
 tmp = tempfile.mkdtemp(prefix="bdyn-det-")
 
 
-def spec(name):
-    """The shipped model with its spike monitors only (the traces are not what this test compares)."""
+def spec(name, n=None):
+    """The shipped model with its spike monitors only (the traces are not what this test compares), scaled
+    to n neurons with 80 expected connections per presynaptic neuron when n is given."""
     with open(os.path.join(models, name + ".json")) as f:
         m = json.load(f)
     m["include"] = [os.path.join(models, inc) for inc in m["include"]]
     m["monitors"] = {k: v for k, v in m["monitors"].items() if "spikes" in v}
+    if n:
+        m["populations"]["E"]["size"], m["populations"]["I"]["size"] = n * 4 // 5, n - n * 4 // 5
+        for proj in m["projections"].values():
+            proj["conn"] = {"fixed_prob": 80.0 / n}
     return m
 
 
-def run(name, device, extra):
-    tag = "%s_%s_%s" % (name, device.replace(":", ""), "_".join(x.strip("-") for x in extra) or "plain")
+def run(name, device, extra, n=None, dur=None):
+    tag = "%s%s_%s_%s" % (name, n or "", device.replace(":", ""), "_".join(x.strip("-") for x in extra) or "plain")
     out = os.path.join(tmp, tag)
-    rc, text = bdtest.run_model(bdyn, spec(name), os.path.join(tmp, tag + ".json"), out, device=device,
-                                extra=["--duration", duration] + list(extra), timeout=900)
+    rc, text = bdtest.run_model(bdyn, spec(name, n), os.path.join(tmp, tag + ".json"), out, device=device,
+                                extra=["--duration", dur or duration] + list(extra), timeout=900)
     if not check(rc == 0, "%s on %s %s runs" % (name, device, " ".join(extra))):
         print(text)
         return None
@@ -89,5 +95,12 @@ for name in ("coba", "cobahh"):
                 r0, r = man0["populations"][pop]["mean_rate_hz"], got[0]["populations"][pop]["mean_rate_hz"]
                 check(abs(r - r0) <= 0.02 * r0, "%s without --deterministic: %s rate of %s %.3f Hz within 2 %% of "
                       "cpu's %.3f Hz" % (name, dev, pop, r, r0))
+
+big = [run("coba", "cpu", ["--threads", t], n=40000, dur="200") for t in ("1", "2")]
+if big[0] and big[1]:
+    diff = same_trains(big[0][1], big[1][1])
+    n = sum(big[0][0]["populations"][p]["spikes"] for p in ("E", "I"))
+    check(diff is None, "coba 40k: cpu with 2 threads (parallel push) gives the 1-thread spike trains bit for bit "
+          "(%d spikes)%s" % (n, "" if diff is None else ": " + diff))
 
 bdtest.summary()

@@ -16,7 +16,7 @@
 #define PUSH_MAX_CHUNKS 16
 
 typedef struct bucket {
-    uint32_t *tp; /* pairs: target, entry */
+    uint32_t *tp; /* targets, each followed by its entry when the weights are per synapse */
     size_t n, cap;
 } bucket;
 
@@ -43,6 +43,7 @@ static void sort_range(void *arg, int c, size_t lo, size_t hi)
     push_job *j = arg;
     const bd_csr *a = &j->op->csr;
     const uint32_t *rp = a->rowptr->ctx, *restrict col = a->colidx->ctx, *restrict spikes = j->op->in->ctx;
+    const size_t words = a->values ? 2 : 1;
     /* the next spiking row's entries are fetched while this one is sorted: the rows are cache misses */
     size_t next = bd_next_flag(spikes, lo, hi);
     for (size_t r = next; r < hi; r = next) {
@@ -55,7 +56,7 @@ static void sort_range(void *arg, int c, size_t lo, size_t hi)
             int o = 0;
             while (t >= j->owner_end[o]) o++;
             bucket *bk = &j->b[c][o];
-            if (bk->n + 2 > bk->cap) {
+            if (bk->n + words > bk->cap) {
                 size_t cap = bk->cap ? 2 * bk->cap : 4096;
                 uint32_t *g = realloc(bk->tp, cap * sizeof *g);
                 if (!g) {
@@ -65,7 +66,7 @@ static void sort_range(void *arg, int c, size_t lo, size_t hi)
                 bk->tp = g, bk->cap = cap;
             }
             bk->tp[bk->n++] = t;
-            bk->tp[bk->n++] = (uint32_t)p;
+            if (words == 2) bk->tp[bk->n++] = (uint32_t)p;
         }
     }
 }
@@ -77,15 +78,22 @@ static void add_range(void *arg, int o, size_t lo, size_t hi)
     (void)lo, (void)hi;
     for (int c = 0; c < j->chunks; c++) {
         const bucket *bk = &j->b[c][o];
+        const uint32_t *restrict tp = bk->tp;
         if (j->op->dtype == BD_F64) {
             double *restrict y = j->op->out->ctx;
             const double *restrict v = a->values ? a->values->ctx : NULL;
-            for (size_t k = 0; k < bk->n; k += 2) y[bk->tp[k]] += v ? v[bk->tp[k + 1]] : a->weight;
+            if (v)
+                for (size_t k = 0; k < bk->n; k += 2) y[tp[k]] += v[tp[k + 1]];
+            else
+                for (size_t k = 0; k < bk->n; k++) y[tp[k]] += a->weight;
         } else {
             float *restrict y = j->op->out->ctx;
             const float *restrict v = a->values ? a->values->ctx : NULL;
             const float w = (float)a->weight;
-            for (size_t k = 0; k < bk->n; k += 2) y[bk->tp[k]] += v ? v[bk->tp[k + 1]] : w;
+            if (v)
+                for (size_t k = 0; k < bk->n; k += 2) y[tp[k]] += v[tp[k + 1]];
+            else
+                for (size_t k = 0; k < bk->n; k++) y[tp[k]] += w;
         }
     }
 }
