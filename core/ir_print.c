@@ -383,33 +383,26 @@ static void print_helpers(sbuf *b, bd_dialect d)
     put(b, "%s%s bd_mod_u32(%s a, %s b) { return b == 0u ? 0u : a %% b; }\n", fn, U, U, U);
 }
 
+/* One term of the bounds test below, for an access to buffer `slot` at index `index`, if it is affine. */
+static void put_bound(sbuf *b, const bd_ir *k, bd_ir_val index, int slot, int *any)
+{
+    bd_ir_val u = affine_offset(k, index);
+    if (u < 0) return;
+    put(b, *any ? " &&\n        (uint64_t)" : "    if ((uint64_t)");
+    print_expr(b, k, BD_DIALECT_C, u);
+    put(b, " + bd_end <= bd_len[%d]", slot);
+    *any = 1;
+}
+
 /* C: opens `if (<every affine access stays in bounds for i < bd_end>) {` and returns 1, or prints
  * nothing and returns 0 when the kernel has no affine access. */
 static int print_bounds_test(sbuf *b, const bd_ir *k)
 {
     int any = 0;
-    for (int v = 0; v < k->nnodes; v++) {
-        const bd_ir_node *n = &k->nodes[v];
-        int slot = -1;
-        bd_ir_val u = -1;
-        if (n->kind == BD_N_LOAD) slot = n->slot, u = affine_offset(k, n->a);
-        if (u < 0) continue;
-        put(b, any ? " &&\n        " : "    if (");
-        put(b, "(uint64_t)");
-        print_expr(b, k, BD_DIALECT_C, u);
-        put(b, " + bd_end <= bd_len[%d]", slot);
-        any = 1;
-    }
-    for (int s = 0; s < k->nstmts; s++) {
-        const bd_ir_stmt *st = &k->stmts[s];
-        bd_ir_val u = st->kind == BD_S_STORE ? affine_offset(k, st->index) : -1;
-        if (u < 0) continue;
-        put(b, any ? " &&\n        " : "    if (");
-        put(b, "(uint64_t)");
-        print_expr(b, k, BD_DIALECT_C, u);
-        put(b, " + bd_end <= bd_len[%d]", st->slot);
-        any = 1;
-    }
+    for (int v = 0; v < k->nnodes; v++)
+        if (k->nodes[v].kind == BD_N_LOAD) put_bound(b, k, k->nodes[v].a, k->nodes[v].slot, &any);
+    for (int s = 0; s < k->nstmts; s++)
+        if (k->stmts[s].kind == BD_S_STORE) put_bound(b, k, k->stmts[s].index, k->stmts[s].slot, &any);
     if (any) put(b, ") {\n");
     return any;
 }

@@ -161,7 +161,7 @@ bd_status bd_cpu_op(int threads, const bd_op *op)
         bd_cpu_scatter(threads, a->rows, a->rows + a->nnz, op->dtype, y, a->cols, j.dst, PICK(op, spmv_t_range), &j);
         return BD_OK;
     case BD_OP_EVENT_CSR: {
-        PICK(op, event_range)(&j, 0, 0, a->cols); /* one thread; cpu_backend.c sends larger ones to cpu_push.c */
+        PICK(op, event_push)(op); /* one thread; cpu_backend.c sends larger ones to cpu_push.c */
         return BD_OK;
     }
     case BD_OP_EVENT_CSR_PULL: run(threads, &j, a->rows, a->rows + a->nnz, PICK(op, event_pull_range)); return BD_OK;
