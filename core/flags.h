@@ -7,7 +7,7 @@
 #include <string.h>
 
 /* The first index >= i below n whose flag is set, else n. Spikes are rare (a few per thousand elements and
- * step): blocks of 16 flags are skipped with one vectorised test. */
+ * step): from a multiple of 16 on, blocks of 32 all-zero flags are skipped with one test. */
 static inline size_t bd_next_flag(const uint32_t *restrict flags, size_t i, size_t n)
 {
     while (i < n && (i & 15)) {

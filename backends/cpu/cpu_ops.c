@@ -83,21 +83,11 @@ static void reduce(int threads, job *j)
     store(op, v);
 }
 
-/* Writes the indices of the non-zero flags in [b, e) to out, in ascending order; returns how many.
- * Spikes are sparse, so blocks of 16 all-zero flags are skipped with one vectorised test. */
+/* Writes the indices of the non-zero flags in [b, e) to out, in ascending order; returns how many. */
 static uint32_t compact_span(const uint32_t *restrict f, size_t b, size_t e, uint32_t *restrict out)
 {
     uint32_t c = 0;
-    size_t i = b;
-    for (; i + 16 <= e; i += 16) {
-        uint32_t any = 0;
-        for (int l = 0; l < 16; l++) any |= f[i + l];
-        if (!any) continue;
-        for (int l = 0; l < 16; l++)
-            if (f[i + l]) out[c++] = (uint32_t)(i + l);
-    }
-    for (; i < e; i++)
-        if (f[i]) out[c++] = (uint32_t)i;
+    for (size_t i = bd_next_flag(f, b, e); i < e; i = bd_next_flag(f, i + 1, e)) out[c++] = (uint32_t)i;
     return c;
 }
 
