@@ -61,9 +61,21 @@ typedef struct bd_op {
     bd_rng_dist rng_dist;
     bd_rng_key rng_key;
     bd_procedural proc;
+    /* EVENT_CSR and EVENT_PROCEDURAL (optional, host memory, cpu only): the indices of in's set flags in
+     * ascending order, nspiking of them. The runner compacts a population's flags once per step and hands
+     * the list to each of its projections (bd_event_*_listed below); other backends ignore it. */
+    const uint32_t *spiking;
+    size_t nspiking;
 } bd_op;
 
 const char *bd_op_name(bd_op_kind k);
+
+/* bd_event_csr and bd_event_procedural with the spiking rows given also as the ascending list `spiking`
+ * (nspiking indices, host memory) of spikes' set flags: core/ops.c, for the runner on the cpu. */
+bd_status bd_event_csr_listed(bd_device *dev, bd_dtype t, const bd_csr *a, const bd_buffer *spikes,
+                              const uint32_t *spiking, size_t nspiking, bd_buffer *y);
+bd_status bd_event_procedural_listed(bd_device *dev, bd_dtype t, const bd_procedural *conn, const bd_buffer *spikes,
+                                     const uint32_t *spiking, size_t nspiking, bd_buffer *y);
 
 /* Members marked (optional) may be NULL; the core then does what the comment says. */
 struct bd_backend_i {

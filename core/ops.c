@@ -170,15 +170,19 @@ bd_status bd_csr_spmv_t(bd_device *dev, bd_dtype t, const bd_csr *a, const bd_bu
 
 /* Both event products: `a` has rows = pre for the push form, rows = post for the pull form. */
 static bd_status event(bd_op_kind kind, bd_device *dev, bd_dtype t, const bd_csr *a, const bd_buffer *spikes,
-                       bd_buffer *y)
+                       const uint32_t *spiking, size_t nspiking, bd_buffer *y)
 {
     bd_op op = make(kind, t);
     op.in = spikes;
     op.out = y;
+    op.spiking = spiking;
+    op.nspiking = nspiking;
     bd_status st = check_float(dev, &op);
     if (!st) st = check_csr(dev, &op, a);
     if (st) return st;
     size_t npre = kind == BD_OP_EVENT_CSR ? a->rows : a->cols, npost = kind == BD_OP_EVENT_CSR ? a->cols : a->rows;
+    if (spiking && nspiking > npre)
+        return bd_fail(BD_ERR_INVALID_ARG, "%s: %zu spiking rows of %zu", bd_op_name(kind), nspiking, npre);
     if (!st) st = need(dev, &op, "spikes", spikes, npre, 4, npre == 0);
     if (!st) st = need(dev, &op, "y", y, npost, bd_dtype_size(t), npost == 0);
     return st || npre == 0 || npost == 0 ? st : submit(dev, &op);
@@ -186,12 +190,18 @@ static bd_status event(bd_op_kind kind, bd_device *dev, bd_dtype t, const bd_csr
 
 bd_status bd_event_csr(bd_device *dev, bd_dtype t, const bd_csr *a, const bd_buffer *spikes, bd_buffer *y)
 {
-    return event(BD_OP_EVENT_CSR, dev, t, a, spikes, y);
+    return event(BD_OP_EVENT_CSR, dev, t, a, spikes, NULL, 0, y);
+}
+
+bd_status bd_event_csr_listed(bd_device *dev, bd_dtype t, const bd_csr *a, const bd_buffer *spikes,
+                              const uint32_t *spiking, size_t nspiking, bd_buffer *y)
+{
+    return event(BD_OP_EVENT_CSR, dev, t, a, spikes, spiking, nspiking, y);
 }
 
 bd_status bd_event_csr_pull(bd_device *dev, bd_dtype t, const bd_csr *at, const bd_buffer *spikes, bd_buffer *y)
 {
-    return event(BD_OP_EVENT_CSR_PULL, dev, t, at, spikes, y);
+    return event(BD_OP_EVENT_CSR_PULL, dev, t, at, spikes, NULL, 0, y);
 }
 
 bd_status bd_spike_compact(bd_device *dev, const bd_buffer *flags, size_t n, bd_buffer *indices, bd_buffer *count)
@@ -273,12 +283,14 @@ bd_status bd_rng_fill(bd_device *dev, bd_rng_dist dist, bd_dtype t, const bd_rng
     return st || n == 0 ? st : submit(dev, &op);
 }
 
-bd_status bd_event_procedural(bd_device *dev, bd_dtype t, const bd_procedural *conn, const bd_buffer *spikes,
-                              bd_buffer *y)
+bd_status bd_event_procedural_listed(bd_device *dev, bd_dtype t, const bd_procedural *conn, const bd_buffer *spikes,
+                                     const uint32_t *spiking, size_t nspiking, bd_buffer *y)
 {
     bd_op op = make(BD_OP_EVENT_PROCEDURAL, t);
     op.in = spikes;
     op.out = y;
+    op.spiking = spiking;
+    op.nspiking = nspiking;
     bd_status st = check_float(dev, &op);
     if (st) return st;
     if (!conn) return bd_fail(BD_ERR_INVALID_ARG, "event_procedural: connectivity is NULL");
@@ -290,9 +302,17 @@ bd_status bd_event_procedural(bd_device *dev, bd_dtype t, const bd_procedural *c
         return bd_fail(BD_ERR_INVALID_ARG, "event_procedural: unknown connectivity or weight kind");
     if (conn->conn == BD_PROC_FIXED_PROB && !(conn->p >= 0 && conn->p <= 1))
         return bd_fail(BD_ERR_INVALID_ARG, "event_procedural: p = %g is not a probability", conn->p);
+    if (spiking && nspiking > conn->n_pre)
+        return bd_fail(BD_ERR_INVALID_ARG, "event_procedural: %zu spiking rows of %zu", nspiking, conn->n_pre);
     st = need(dev, &op, "spikes", spikes, conn->n_pre, 4, conn->n_pre == 0);
     if (!st) st = need(dev, &op, "y", y, conn->n_post, bd_dtype_size(t), conn->n_post == 0);
     return st || conn->n_pre == 0 || conn->n_post == 0 ? st : submit(dev, &op);
+}
+
+bd_status bd_event_procedural(bd_device *dev, bd_dtype t, const bd_procedural *conn, const bd_buffer *spikes,
+                              bd_buffer *y)
+{
+    return bd_event_procedural_listed(dev, t, conn, spikes, NULL, 0, y);
 }
 
 bd_status bd_csr_transpose_host(size_t rows, size_t cols, const uint32_t *rowptr, const uint32_t *colidx,

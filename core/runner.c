@@ -229,10 +229,14 @@ static bd_status plan(bd_run *r)
     for (int j = 0; j < net->nprojs && !st; j++) st = plan_proj(r, j);
     for (int m = 0; m < net->nmonitors && !st; m++) st = plan_mon(r, m);
     if (st) return st;
+    /* The cpu compacts each population's spike flags once per step, for its projections and its monitors:
+     * a scan per projection and one of the records cost as much as the small populations' kernels. */
+    r->lists = r->info->backend == BD_BACKEND_CPU;
+    for (int p = 0; p < net->npops; p++) r->pops[p].rec_rows = r->pops[p].spike_rec && !r->lists;
     /* the chunk: as asked, but the device-side records of one chunk stay under RECORD_BYTES_MAX */
     size_t per_step = 0;
     for (int p = 0; p < net->npops; p++)
-        per_step += (r->pops[p].spike_rec ? r->pops[p].n * 4 : 0) + r->pops[p].vm_cols * r->es;
+        per_step += (r->pops[p].rec_rows ? r->pops[p].n * 4 : 0) + r->pops[p].vm_cols * r->es;
     /* the cpu reads its records in place: a short chunk keeps them in the cache between the kernel's writes
      * and the scan */
     uint32_t chunk = r->o.chunk_steps ? r->o.chunk_steps : r->info->backend == BD_BACKEND_CPU ? 20u : DEFAULT_CHUNK;
@@ -326,6 +330,9 @@ void bd_run_free(bd_run *r)
         bd_buffer_free(q->bad), bd_buffer_free(q->cnt), bd_buffer_free(q->vrec), bd_buffer_free(q->vmap);
         bd_buffer_free(q->hist), bd_buffer_free(q->init);
         for (uint32_t s = 0; q->ring && s < q->ring_len; s++) bd_buffer_free(q->ring[s]);
+        for (uint32_t s = 0; q->list && s < q->ring_len; s++) bd_buffer_free(q->list[s]);
+        bd_buffer_free(q->nlist_buf);
+        free(q->list), free(q->nlist);
         for (int j = 0; j < q->ntargets; j++) bd_buffer_free(q->in[j]);
         for (int j = 0; j < q->nfed; j++) bd_buffer_free(q->fed[j]);
         run_table_free(q);
@@ -396,6 +403,63 @@ static bd_value u32v(uint32_t v)
     return x;
 }
 
+static int grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap) return 0;
+    size_t c = *cap ? *cap : 256;
+    while (c < need) c *= 2;
+    void *q = realloc(*p, c * elem);
+    if (!q) return -1;
+    *p = q;
+    *cap = c;
+    return 0;
+}
+
+/* Hands the c spiking elements (ascending) of population pi at step s to its spike and rate monitors. */
+static bd_status record_spikes(bd_run *r, int pi, uint64_t s, const uint32_t *spikes, uint32_t c)
+{
+    for (int m = 0; m < r->net->nmonitors; m++) {
+        run_mon *mo = &r->mons[m];
+        if (mo->nm->pop != pi) continue;
+        if (mo->nm->kind == BD_MON_RATE) {
+            if (grow((void **)&mo->counts, &mo->cap_counts, mo->ncounts + 1, sizeof *mo->counts)) goto nomem;
+            mo->counts[mo->ncounts++] = c;
+        } else if (mo->nm->kind == BD_MON_SPIKES && c) {
+            size_t cap = mo->cap;
+            if (grow((void **)&mo->si, &cap, mo->n + c, sizeof *mo->si)) goto nomem;
+            cap = mo->cap;
+            if (grow((void **)&mo->st, &cap, mo->n + c, sizeof *mo->st)) goto nomem;
+            mo->cap = cap;
+            double t = (double)(s + 1) * r->dt;
+            memcpy(mo->si + mo->n, spikes, c * sizeof *spikes); /* indices < 2^31: int32 and uint32 agree */
+            for (uint32_t q = 0; q < c; q++) mo->st[mo->n++] = t;
+        }
+    }
+    return BD_OK;
+nomem:
+    return bd_fail(BD_ERR_NOMEM, "bd_run_advance: out of memory for the monitors");
+}
+
+/* The cpu: compacts the flags that population pi wrote at step s into the list of their ring slot (the
+ * cpu's compaction is ascending) and, when `record`, hands it to the monitors. */
+static bd_status list_spikes(bd_run *r, int pi, uint64_t s, int record)
+{
+    run_pop *q = &r->pops[pi];
+    uint32_t slot = (uint32_t)(s % q->ring_len);
+    bd_status st = bd_spike_compact(r->dev, q->ring[slot], q->n, q->list[slot], q->nlist_buf);
+    if (st) return st;
+    q->nlist[slot] = *(const uint32_t *)q->nlist_buf->ctx;
+    return record && q->spike_rec ? record_spikes(r, pi, s, q->list[slot]->ctx, q->nlist[slot]) : BD_OK;
+}
+
+bd_status run_lists_rebuild(bd_run *r)
+{
+    bd_status st = BD_OK;
+    for (int p = 0; r->lists && p < r->net->npops && !st; p++)
+        for (uint32_t slot = 0; slot < r->pops[p].ring_len && !st; slot++) st = list_spikes(r, p, slot, 0);
+    return st;
+}
+
 static bd_status queue_step(bd_run *r, uint64_t s, uint32_t row)
 {
     const bd_network *net = r->net;
@@ -409,10 +473,14 @@ static bd_status queue_step(bd_run *r, uint64_t s, uint32_t row)
         }
         if (s < pj->delay) continue; /* nothing emitted yet that could be due */
         run_pop *pre = &r->pops[pj->np->pre], *post = &r->pops[pj->np->post];
-        bd_buffer *spikes = pre->ring[(s - pj->delay) % pre->ring_len];
-        bd_status st = pj->procedural ? bd_event_procedural(r->dev, r->t, &pj->proc, spikes, post->in[pj->input])
-                              : pj->push ? bd_event_csr(r->dev, r->t, &pj->fwd, spikes, post->in[pj->input])
-                                      : bd_event_csr_pull(r->dev, r->t, &pj->at, spikes, post->in[pj->input]);
+        uint32_t slot = (uint32_t)((s - pj->delay) % pre->ring_len);
+        bd_buffer *spikes = pre->ring[slot], *y = post->in[pj->input];
+        const uint32_t *list = r->lists ? pre->list[slot]->ctx : NULL;
+        size_t nlist = r->lists ? pre->nlist[slot] : 0;
+        if (list && !nlist) continue;
+        bd_status st = pj->procedural ? bd_event_procedural_listed(r->dev, r->t, &pj->proc, spikes, list, nlist, y)
+                              : pj->push ? bd_event_csr_listed(r->dev, r->t, &pj->fwd, spikes, list, nlist, y)
+                                      : bd_event_csr_pull(r->dev, r->t, &pj->at, spikes, y);
         if (st) return bd_fail_context(st, "projection '%s' on %s, step %llu", pj->np->path, r->info->name,
                                        (unsigned long long)s);
     }
@@ -443,22 +511,11 @@ static bd_status queue_step(bd_run *r, uint64_t s, uint32_t row)
         sc[q->s_key1] = u32v(r->key1);
         bd_status st = bd_kernel_launch(due ? q->kern : q->kern_quiet ? q->kern_quiet : q->kern, q->n, b,
                                         (size_t)q->nbuf, sc, (size_t)q->nscal);
+        if (!st && r->lists) st = list_spikes(r, p, s, 1);
         if (st) return bd_fail_context(st, "population '%s' on %s, step %llu", q->path, r->info->name,
                                        (unsigned long long)s);
     }
     return BD_OK;
-}
-
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap) return 0;
-    size_t c = *cap ? *cap : 256;
-    while (c < need) c *= 2;
-    void *q = realloc(*p, c * elem);
-    if (!q) return -1;
-    *p = q;
-    *cap = c;
-    return 0;
 }
 
 /* The first `bytes` of a device buffer readable on the host: the cpu's own memory (its kernels and operators
@@ -499,33 +556,17 @@ static bd_status collect(bd_run *r, uint64_t s0, uint32_t count)
     for (int pi = 0; pi < net->npops; pi++) {
         run_pop *p = &r->pops[pi];
         size_t n = p->n;
-        if (p->spike_rec) {
+        if (p->rec_rows) {
             bd_status st = BD_OK;
             const uint32_t *flags = host_view(r, p->rec, (size_t)count * n * 4, &st);
             if (st) return bd_fail_context(st, "population '%s' on %s: reading the spike records", p->path, r->info->name);
-            for (uint32_t k = 0; k < count; k++) {
+            for (uint32_t k = 0; k < count && !st; k++) {
                 const uint32_t *row = flags + (size_t)k * n;
-                int32_t *row_spikes = r->row_spikes;
                 uint32_t c = 0;
-                for (size_t e = bd_next_flag(row, 0, n); e < n; e = bd_next_flag(row, e + 1, n)) row_spikes[c++] = (int32_t)e;
-                for (int m = 0; m < net->nmonitors; m++) {
-                    run_mon *mo = &r->mons[m];
-                    if (mo->nm->pop != pi) continue;
-                    if (mo->nm->kind == BD_MON_RATE) {
-                        if (grow((void **)&mo->counts, &mo->cap_counts, mo->ncounts + 1, sizeof *mo->counts)) goto nomem;
-                        mo->counts[mo->ncounts++] = c;
-                    } else if (mo->nm->kind == BD_MON_SPIKES && c) {
-                        size_t cap = mo->cap;
-                        if (grow((void **)&mo->si, &cap, mo->n + c, sizeof *mo->si)) goto nomem;
-                        cap = mo->cap;
-                        if (grow((void **)&mo->st, &cap, mo->n + c, sizeof *mo->st)) goto nomem;
-                        mo->cap = cap;
-                        double t = (double)(s0 + k + 1) * r->dt;
-                        memcpy(mo->si + mo->n, row_spikes, c * sizeof *row_spikes);
-                        for (uint32_t q = 0; q < c; q++) mo->st[mo->n++] = t;
-                    }
-                }
+                for (size_t e = bd_next_flag(row, 0, n); e < n; e = bd_next_flag(row, e + 1, n)) r->row_spikes[c++] = (uint32_t)e;
+                st = record_spikes(r, pi, s0 + k, r->row_spikes, c);
             }
+            if (st) return st;
         }
         if (p->nvm) {
             bd_status st = bd_buffer_download(p->vrec, 0, r->host, (size_t)count * p->vm_cols * r->es);

@@ -86,7 +86,14 @@ bd_status run_pop_buffers(bd_run *r, int pi)
     for (uint32_t s = 0; s < p->ring_len && !st; s++) st = run_buffer(r, n * 4, NULL, &p->ring[s], "spike ring", p->path);
     if (!st) st = run_buffer(r, 2 * n * 4, NULL, &p->bad, "NaN flag", p->path);
     if (!st) st = run_buffer(r, n * 4, NULL, &p->cnt, "spike counter", p->path);
-    if (!st && p->spike_rec) st = run_buffer(r, (size_t)r->chunk * n * 4, NULL, &p->rec, "spike record", p->path);
+    if (!st && p->rec_rows) st = run_buffer(r, (size_t)r->chunk * n * 4, NULL, &p->rec, "spike record", p->path);
+    if (!st && r->lists) {
+        p->list = calloc(p->ring_len, sizeof *p->list);
+        p->nlist = calloc(p->ring_len, sizeof *p->nlist);
+        if (!p->list || !p->nlist) st = bd_fail(BD_ERR_NOMEM, "population '%s': out of memory", p->path);
+        for (uint32_t s = 0; s < p->ring_len && !st; s++) st = run_buffer(r, n * 4, NULL, &p->list[s], "spike list", p->path);
+        if (!st) st = run_buffer(r, 4, NULL, &p->nlist_buf, "spike count", p->path);
+    }
     for (int j = 0; j < p->ntargets && !st; j++) st = run_buffer(r, n * es, NULL, &p->in[j], "synaptic input", p->path);
     if (!st && p->nvm) {
         st = run_buffer(r, (size_t)r->chunk * p->vm_cols * es, NULL, &p->vrec, "variable record", p->path);

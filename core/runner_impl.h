@@ -30,6 +30,7 @@ typedef struct run_pop {
     int ntargets;
     int target_sym[RUN_MAX_TARGETS]; /* state-variable symbol fed by input buffer j */
     int spike_rec;        /* a spike or rate monitor records this population */
+    int rec_rows;         /* ... and the kernel writes its spike flags into record rows (not on the cpu) */
     int nvm;              /* variable monitors of this population */
     int vm[RUN_MAX_VARMON];    /* their monitor indices */
     size_t vm_col[RUN_MAX_VARMON]; /* first column of monitor vm[j] in the record rows */
@@ -50,6 +51,10 @@ typedef struct run_pop {
     int s_n, s_step, s_row, s_due, s_key0, s_key1;
     int nbuf, nscal;
     bd_buffer *state, *par_buf, *refr, **ring, *rec, *bad, *cnt, *in[RUN_MAX_TARGETS], *vrec, *vmap;
+    /* The cpu (bd_run.lists): the spiking elements of each ring slot as an ascending list, compacted once
+     * after the kernel, which the projections and the monitors read instead of each scanning the flags. */
+    bd_buffer **list, *nlist_buf;
+    uint32_t *nlist;
     uint64_t spikes;      /* since the start or restore: the sum of the per-element counters after each advance */
     /* Delayed terms x(t - d) and fractional methods (integrate_impl.h's history ring): the state at the start
      * of each of the last hist_len steps (0 = no ring), element i of state v at step s in
@@ -118,13 +123,14 @@ struct bd_run {
     double dt;
     uint64_t step, start_step, total;
     uint32_t chunk;
+    int lists;            /* the cpu: run_pop.list is kept (run_lists_rebuild after a restore) */
     bd_run_opts o;
     uint32_t key0, key1;
     run_pop *pops;
     run_proj *projs;
     run_mon *mons;
     void *host;           /* download scratch, host_bytes */
-    int32_t *row_spikes;  /* the spiking elements of one record row (the largest population's size) */
+    uint32_t *row_spikes; /* the spiking elements of one record row (the largest population's size) */
     size_t host_bytes;
     uint64_t hash;
     double setup_s, compile_s, wall_s;
@@ -136,6 +142,9 @@ bd_status run_build_kernel(bd_run *r, int pi, int monitors, bd_ir **out);
 /* Plans population pi's history ring (after its method and per-element parameters are known): the delays'
  * reach (`delays`: the equations contain x(t - d)) and, for a fractional method, alpha and num_memory. */
 bd_status run_plan_history(bd_run *r, int pi, int delays);
+
+/* runner.c: compacts every ring slot of every population again (run_pop.list), after the flags were loaded. */
+bd_status run_lists_rebuild(bd_run *r);
 
 /* runner_conn.c */
 /* Value number (a, b) of distribution d in stream `stream` (Philox counter (a, b, 0, stream), key the

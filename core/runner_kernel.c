@@ -176,7 +176,7 @@ static bd_status build_body(bd_run *r, int pi, bd_ir *k, bd_ir_val *x, bd_ir_val
     for (int v = 0; v < p->nstate; v++) bd_ir_store(k, p->b_state, add(k, mul(k, u32c(k, v), nn), i), x[v]);
     bd_ir_store(k, p->b_spike, i, spk);
     bd_ir_val row = bd_ir_param(k, p->s_row);
-    if (p->spike_rec) bd_ir_store(k, p->b_rec, add(k, mul(k, row, nn), i), spk);
+    if (p->rec_rows) bd_ir_store(k, p->b_rec, add(k, mul(k, row, nn), i), spk);
 
     /* variable monitors: monitor j samples when bit j of `due` is set, into its columns of the row */
     if (p->nvm && monitors) {
@@ -343,7 +343,7 @@ bd_status run_build_kernel(bd_run *r, int pi, int monitors, bd_ir **out)
     p->b_par = p->b_refr = p->b_rec = p->b_vrec = p->b_vmap = -1;
     if (p->npar) BUF(b_par, t, 0);
     if (p->refractory) BUF(b_refr, BD_I32, 1);
-    if (p->spike_rec) BUF(b_rec, BD_U32, 1);
+    if (p->rec_rows) BUF(b_rec, BD_U32, 1);
     for (int j = 0; j < p->ntargets; j++) BUF(b_in[j], t, 1);
     for (int j = 0; j < p->nfed; j++) BUF(b_fed[j], t, 0);
     if (!(st = run_table_plan(r, pi)) && p->ntab) BUF(b_tab, t, 0);

@@ -185,7 +185,7 @@ static double state_bytes_per_step(const bd_run *r)
         const run_pop *q = &r->pops[p];
         double per = (double)r->es * (2.0 * q->nstate + 2.0 * q->ntargets + q->npar) + 4.0 + 4.0;
         if (q->refractory) per += 8;
-        if (q->spike_rec) per += 4;
+        if (q->rec_rows) per += 4;
         total += per * (double)q->n;
     }
     return total;
@@ -407,6 +407,7 @@ bd_status bd_run_restore(bd_run *r, const char *path)
     for (int m = 0; m < r->net->nmonitors; m++) r->mons[m].n = r->mons[m].ncounts = 0;
     r->step = r->start_step = step;
     r->wall_s = 0;
+    if (!st) st = run_lists_rebuild(r);
     if (!st) {
         for (int m = 0; m < r->net->nmonitors && !st; m++)
             if (r->mons[m].nm->kind == BD_MON_RATE) st = run_rate_build(r, &r->mons[m]);

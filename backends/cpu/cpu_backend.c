@@ -41,16 +41,24 @@ static bd_status cpu_info(size_t index, bd_device_info *info)
     return BD_OK;
 }
 
+/* The device's ctx: scratch kept from call to call. */
+typedef struct cpu_dev {
+    void *push;     /* the parallel push's buckets (cpu_push.c) */
+    uint32_t *list; /* the spiking rows of an event op given without a list */
+    size_t cap;
+} cpu_dev;
+
 static bd_status cpu_open(bd_device *dev)
 {
-    dev->ctx = NULL;
-    return BD_OK;
+    dev->ctx = calloc(1, sizeof(cpu_dev));
+    return dev->ctx ? BD_OK : bd_fail(BD_ERR_NOMEM, "cpu: out of host memory opening the device");
 }
 
-/* ctx: the parallel push's buckets (cpu_push.c), kept from call to call */
 static void cpu_close(bd_device *dev)
 {
-    bd_cpu_push_free(dev->ctx);
+    cpu_dev *d = dev->ctx;
+    if (d) bd_cpu_push_free(d->push), free(d->list);
+    free(d);
     dev->ctx = NULL;
 }
 
@@ -144,6 +152,20 @@ static bd_status cpu_supports(bd_device *dev, const bd_op *op)
     return BD_OK;
 }
 
+/* Fills op->spiking from the flags of an event op given without a list (the public bd_event_* calls). */
+static bd_status list_spiking(cpu_dev *d, int threads, bd_op *op)
+{
+    size_t n = op->kind == BD_OP_EVENT_CSR ? op->csr.rows : op->proc.n_pre;
+    if (n > d->cap) {
+        uint32_t *l = realloc(d->list, n * sizeof *l);
+        if (!l) return bd_fail(BD_ERR_NOMEM, "cpu: %s: out of host memory for %zu spiking rows", bd_op_name(op->kind), n);
+        d->list = l, d->cap = n;
+    }
+    op->nspiking = bd_cpu_compact(threads, op->in->ctx, n, d->list);
+    op->spiking = d->list;
+    return BD_OK;
+}
+
 static bd_status cpu_run_op(bd_device *dev, const bd_op *op)
 {
     if (dev->reference) return bd_ref_run_op(op);
@@ -151,12 +173,18 @@ static bd_status cpu_run_op(bd_device *dev, const bd_op *op)
     switch (op->kind) {
     case BD_OP_GEMV:
     case BD_OP_GEMM: return bd_cpu_op_blas(threads, op);
-    case BD_OP_RNG:
-    case BD_OP_EVENT_PROCEDURAL: return bd_cpu_op_random(threads, op);
-    case BD_OP_EVENT_CSR:
+    case BD_OP_RNG: return bd_cpu_op_random(threads, op);
+    case BD_OP_EVENT_PROCEDURAL:
+    case BD_OP_EVENT_CSR: {
+        bd_op listed = *op;
+        bd_status st = op->spiking ? BD_OK : list_spiking(dev->ctx, threads, &listed);
+        if (st) return st;
+        if (op->kind == BD_OP_EVENT_PROCEDURAL) return bd_cpu_op_random(threads, &listed);
         /* threads pay off once the rows are many (the spiking ones are then many too) */
-        if (threads > 1 && op->csr.rows >= CPU_GRAIN) return bd_cpu_event_push(&dev->ctx, threads, op);
-        return bd_cpu_op(1, op);
+        if (threads > 1 && op->csr.rows >= CPU_GRAIN)
+            return bd_cpu_event_push(&((cpu_dev *)dev->ctx)->push, threads, &listed);
+        return bd_cpu_op(1, &listed);
+    }
     default: return bd_cpu_op(threads, op);
     }
 }

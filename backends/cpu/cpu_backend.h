@@ -38,7 +38,7 @@ void bd_cpu_parallel(int chunks, size_t n, cpu_range_fn fn, void *arg);
 /* Where chunk c of `chunks` over n starts (bd_cpu_parallel's split; c = chunks gives n). */
 size_t bd_cpu_bound(size_t n, int c, int chunks);
 /* bd_event_csr on several threads, with the one-thread result (cpu_push.c); *scratch keeps its buckets
- * between calls (the device's ctx), released by bd_cpu_push_free. */
+ * between calls (in the device's ctx), released by bd_cpu_push_free. op->spiking is set. */
 bd_status bd_cpu_event_push(void **scratch, int threads, const bd_op *op);
 void bd_cpu_push_free(void *scratch);
 /* How many chunks to use: at most `threads` (and CPU_MAX_CHUNKS), none smaller than `grain` elements. */
@@ -63,14 +63,15 @@ void bd_cpu_kernel_free(bd_device *dev, bd_kernel *kern);
 bd_status bd_cpu_kernel_launch(bd_device *dev, bd_kernel *kern, size_t n, bd_buffer *const *bufs,
                                const bd_value *scalars);
 
-/* Number of non-zero spike flags among n (vectorised; used to size the work of event ops). */
-size_t bd_cpu_count_nonzero(const uint32_t *flags, size_t n);
-
-/* bd_next_flag (core/flags.h) finds the spiking rows of event ops. */
+/* Writes the indices of the non-zero flags among n to out in ascending order, on any thread count;
+ * returns how many (bd_spike_compact, and the spiking rows of event ops given without a list). */
+size_t bd_cpu_compact(int threads, const uint32_t *flags, size_t n, uint32_t *out);
 
 /* The fixed operators (validated by core/ops.c), on `threads` threads. */
 bd_status bd_cpu_op(int threads, const bd_op *op);        /* reductions, gather/scatter, sparse, compaction */
 bd_status bd_cpu_op_blas(int threads, const bd_op *op);   /* gemv, gemm through OpenBLAS */
 bd_status bd_cpu_op_random(int threads, const bd_op *op); /* rng fill, procedural events */
+/* The event ops (EVENT_CSR, EVENT_PROCEDURAL) get their spiking rows from op->spiking, which cpu_backend.c
+ * fills from the flags when the caller gave no list. */
 
 #endif

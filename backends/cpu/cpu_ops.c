@@ -11,7 +11,6 @@
 typedef struct job {
     const bd_op *op;
     double part[CPU_MAX_CHUNKS];    /* reduce: each chunk's partial */
-    uint32_t count[CPU_MAX_CHUNKS]; /* spike_compact: each chunk's count, then its output offset */
     void *dst[CPU_MAX_CHUNKS];      /* scatter-style: where each chunk adds (bd_cpu_scatter) */
 } job;
 
@@ -91,46 +90,48 @@ static uint32_t compact_span(const uint32_t *restrict f, size_t b, size_t e, uin
     return c;
 }
 
-size_t bd_cpu_count_nonzero(const uint32_t *restrict flags, size_t n)
+static size_t count_nonzero(const uint32_t *restrict flags, size_t n)
 {
     size_t c = 0;
     for (size_t i = 0; i < n; i++) c += flags[i] != 0;
     return c;
 }
 
+typedef struct compact_job {
+    const uint32_t *flags;
+    uint32_t *out;
+    uint32_t count[CPU_MAX_CHUNKS]; /* each chunk's count, then its output offset */
+} compact_job;
+
 static void count_range(void *arg, int chunk, size_t b, size_t e)
 {
-    job *j = arg;
-    j->count[chunk] = (uint32_t)bd_cpu_count_nonzero((const uint32_t *)j->op->in->ctx + b, e - b);
+    compact_job *j = arg;
+    j->count[chunk] = (uint32_t)count_nonzero(j->flags + b, e - b);
 }
 
 /* Second pass: count[chunk] now holds the chunk's output offset. */
 static void compact_range(void *arg, int chunk, size_t b, size_t e)
 {
-    job *j = arg;
-    compact_span(j->op->in->ctx, b, e, (uint32_t *)j->op->out->ctx + j->count[chunk]);
+    compact_job *j = arg;
+    compact_span(j->flags, b, e, j->out + j->count[chunk]);
 }
 
 /* Ascending indices on any thread count: each chunk counts its spikes, then writes them at the
  * offset that the counts of the chunks before it give. */
-static void spike_compact(int threads, job *j)
+size_t bd_cpu_compact(int threads, const uint32_t *flags, size_t n, uint32_t *out)
 {
-    const bd_op *op = j->op;
-    uint32_t *count = op->out2->ctx;
-    int chunks = bd_cpu_chunks(threads, op->n, CPU_GRAIN);
-    if (chunks == 1) {
-        *count = op->n ? compact_span(op->in->ctx, 0, op->n, op->out->ctx) : 0;
-        return;
-    }
-    bd_cpu_parallel(chunks, op->n, count_range, j);
+    int chunks = bd_cpu_chunks(threads, n, CPU_GRAIN);
+    if (chunks == 1) return n ? compact_span(flags, 0, n, out) : 0;
+    compact_job j = {.flags = flags, .out = out};
+    bd_cpu_parallel(chunks, n, count_range, &j);
     uint32_t total = 0;
     for (int c = 0; c < chunks; c++) {
-        uint32_t n = j->count[c];
-        j->count[c] = total;
-        total += n;
+        uint32_t k = j.count[c];
+        j.count[c] = total;
+        total += k;
     }
-    bd_cpu_parallel(chunks, op->n, compact_range, j);
-    *count = total;
+    bd_cpu_parallel(chunks, n, compact_range, &j);
+    return total;
 }
 
 bd_status bd_cpu_op(int threads, const bd_op *op)
@@ -155,7 +156,9 @@ bd_status bd_cpu_op(int threads, const bd_op *op)
         return BD_OK;
     }
     case BD_OP_EVENT_CSR_PULL: run(threads, &j, a->rows, a->rows + a->nnz, PICK(op, event_pull_range)); return BD_OK;
-    case BD_OP_SPIKE_COMPACT: spike_compact(threads, &j); return BD_OK;
+    case BD_OP_SPIKE_COMPACT:
+        *(uint32_t *)op->out2->ctx = (uint32_t)bd_cpu_compact(threads, op->in->ctx, op->n, op->out->ctx);
+        return BD_OK;
     default: break;
     }
     return bd_fail(BD_ERR_UNSUPPORTED, "cpu: operator %s is not handled here", bd_op_name(op->kind));

@@ -3,7 +3,7 @@
  * A push is bound by the latency of reading the spiking rows (scattered through a matrix far larger than
  * the caches), so the rows must be split between the threads; but two threads adding into one post
  * element would change the order of its additions. Two phases keep it:
- *  1. thread c walks the spiking rows of its presynaptic range in ascending order and sorts each synapse
+ *  1. thread c walks its share of the ascending list of spiking rows and sorts each synapse
  *     (target, entry) into bucket[c][o], o the thread that owns the target's post range;
  *  2. thread o adds bucket[0][o], bucket[1][o], ... in that order into its own targets.
  * The ranges of phase 1 ascend with c, so each post element receives its additions in ascending
@@ -38,17 +38,17 @@ void bd_cpu_push_free(void *scratch)
     free(j);
 }
 
+/* Sorts the synapses of the spiking rows at list positions [lo, hi) into the buckets of chunk c. */
 static void sort_range(void *arg, int c, size_t lo, size_t hi)
 {
     push_job *j = arg;
     const bd_csr *a = &j->op->csr;
-    const uint32_t *rp = a->rowptr->ctx, *restrict col = a->colidx->ctx, *restrict spikes = j->op->in->ctx;
+    const uint32_t *rp = a->rowptr->ctx, *restrict col = a->colidx->ctx, *restrict spiking = j->op->spiking;
     const size_t words = a->values ? 2 : 1;
-    /* the next spiking row's entries are fetched while this one is sorted: the rows are cache misses */
-    size_t next = bd_next_flag(spikes, lo, hi);
-    for (size_t r = next; r < hi; r = next) {
-        next = bd_next_flag(spikes, r + 1, hi);
-        if (next < hi && rp[next] < a->nnz) __builtin_prefetch(col + rp[next]);
+    for (size_t k = lo; k < hi; k++) {
+        /* the next spiking row's entries are fetched while this one is sorted: the rows are cache misses */
+        if (k + 1 < hi && rp[spiking[k + 1]] < a->nnz) __builtin_prefetch(col + rp[spiking[k + 1]]);
+        size_t r = spiking[k];
         size_t p0 = rp[r] < a->nnz ? rp[r] : a->nnz, p1 = rp[r + 1] < a->nnz ? rp[r + 1] : a->nnz;
         for (size_t p = p0; p < p1; p++) {
             uint32_t t = col[p];
@@ -108,7 +108,7 @@ bd_status bd_cpu_event_push(void **scratch, int threads, const bd_op *op)
     j->chunks = threads < PUSH_MAX_CHUNKS ? threads : PUSH_MAX_CHUNKS;
     if ((size_t)j->chunks > a->cols / 16) j->chunks = 1;
     for (int o = 0; o < j->chunks; o++) j->owner_end[o] = bd_cpu_bound(a->cols, o + 1, j->chunks);
-    bd_cpu_parallel(j->chunks, a->rows, sort_range, j);
+    bd_cpu_parallel(j->chunks, op->nspiking, sort_range, j);
     int nomem = 0;
     for (int c = 0; c < j->chunks; c++) nomem |= j->nomem[c], j->nomem[c] = 0;
     if (!nomem) bd_cpu_parallel(j->chunks, a->cols, add_range, j);

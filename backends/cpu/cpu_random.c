@@ -99,12 +99,12 @@ static void proc_range(void *arg, int chunk, size_t lo, size_t hi)
 {
     const rjob *j = arg;
     const bd_procedural *c = &j->op->proc;
-    const uint32_t *restrict spikes = j->op->in->ctx;
     const uint32_t n_post = (uint32_t)c->n_post, end = (uint32_t)hi;
     (void)chunk;
-    for (size_t r = bd_next_flag(spikes, 0, c->n_pre); r < c->n_pre; r = bd_next_flag(spikes, r + 1, c->n_pre)) {
-        words tw = {c->seed, c->proj_id, (uint32_t)r, 0u, UINT32_MAX, {0, 0, 0, 0}};
-        words ww = {c->seed, c->proj_id, (uint32_t)r, 1u, UINT32_MAX, {0, 0, 0, 0}};
+    for (size_t k = 0; k < j->op->nspiking; k++) {
+        const uint32_t r = j->op->spiking[k];
+        words tw = {c->seed, c->proj_id, r, 0u, UINT32_MAX, {0, 0, 0, 0}};
+        words ww = {c->seed, c->proj_id, r, 1u, UINT32_MAX, {0, 0, 0, 0}};
         if (c->conn == BD_PROC_FIXED_PROB) {
             /* Geometric skips: word k gives the number of non-targets before the next target; the targets
              * ascend, so the row ends for this range at hi. */
@@ -130,14 +130,10 @@ static bd_status event_procedural(int threads, const bd_op *op)
     const bd_procedural *c = &op->proc;
     rjob j = {.op = op, .logq = c->p >= 1.0 ? -INFINITY : (float)log1p(-c->p)};
     if (c->conn == BD_PROC_FIXED_PROB && !(c->p > 0.0)) return BD_OK;
-    /* Each target costs a share of a Philox block plus a log, about four plain adds: the work
-     * estimate counts the spiking rows (only worth reading when threads could help). */
-    size_t work = 0;
-    if (threads > 1) {
-        double per_row = c->conn == BD_PROC_FIXED_PROB ? c->p * (double)c->n_post : (double)c->outdegree;
-        double w = 4.0 * per_row * (double)bd_cpu_count_nonzero(op->in->ctx, c->n_pre);
-        work = w < 1e18 ? (size_t)w : (size_t)1e18;
-    }
+    /* Each target costs a share of a Philox block plus a log, about four plain adds. */
+    double per_row = c->conn == BD_PROC_FIXED_PROB ? c->p * (double)c->n_post : (double)c->outdegree;
+    double w = 4.0 * per_row * (double)op->nspiking;
+    size_t work = w < 1e18 ? (size_t)w : (size_t)1e18;
     int chunks = bd_cpu_chunks(threads, work, CPU_GRAIN);
     if ((size_t)chunks > c->n_post / 16) chunks = 1;
     bd_cpu_parallel(chunks, c->n_post, proc_range, &j);
