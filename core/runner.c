@@ -229,6 +229,12 @@ static bd_status plan(bd_run *r)
     for (int j = 0; j < net->nprojs && !st; j++) st = plan_proj(r, j);
     for (int m = 0; m < net->nmonitors && !st; m++) st = plan_mon(r, m);
     if (st) return st;
+    for (int p = 0; p < net->npops; p++) {
+        int own = 0;
+        for (int j = 0; j < net->nprojs; j++)
+            own |= r->projs[j].own && (net->projs[j].pre == p || net->projs[j].post == p);
+        for (int j = 0; j < r->pops[p].ntargets; j++) r->pops[p].direct[j] = !own;
+    }
     /* The cpu compacts each population's spike flags once per step, for its projections and its monitors:
      * a scan per projection and one of the records cost as much as the small populations' kernels. */
     r->lists = r->info->backend == BD_BACKEND_CPU;
@@ -672,7 +678,11 @@ bd_status bd_run_state(bd_run *r, int p, const char *var, double *out, size_t n)
     int v = state_index(q->eqs, bd_eqs_find(q->eqs, var));
     if (v < 0) return bd_fail(BD_ERR_NOT_FOUND, "bd_run_state: '%s' is not a state variable of '%s'", var, q->path);
     if (n < q->n) return bd_fail(BD_ERR_INVALID_ARG, "bd_run_state: room for %zu values, '%s' has %zu", n, q->path, q->n);
-    bd_status st = bd_buffer_download(q->state, (size_t)v * q->n * r->es, r->host, q->n * r->es);
+    bd_buffer *b = q->state;
+    size_t off = (size_t)v * q->n * r->es;
+    for (int j = 0; j < q->ntargets; j++)
+        if (q->direct[j] && state_index(q->eqs, q->target_sym[j]) == v) b = q->in[j], off = 0;
+    bd_status st = bd_buffer_download(b, off, r->host, q->n * r->es);
     if (st) return bd_fail_context(st, "bd_run_state: population '%s' on %s", q->path, r->info->name);
     for (size_t e = 0; e < q->n; e++) out[e] = r->t == BD_F64 ? ((double *)r->host)[e] : ((float *)r->host)[e];
     return BD_OK;

@@ -61,6 +61,13 @@ bd_status run_pop_buffers(bd_run *r, int pi)
         for (size_t e = 0; e < n && !st; e++) put(host, r->t, v * n + e, d ? run_dist_value(r, d, stream, (uint32_t)e, 0) : 0);
     }
     if (!st) st = run_buffer(r, (size_t)p->nstate * n * es, host, &p->state, "state", p->path);
+    /* a direct target's input buffer holds the variable itself, from its initial values on */
+    for (int j = 0; j < p->ntargets && !st; j++) {
+        int v = -1;
+        for (int w = 0; w < p->nstate; w++)
+            if (p->direct[j] && p->eqs->odes[w].sym == p->target_sym[j]) v = w;
+        st = run_buffer(r, n * es, v >= 0 ? (char *)host + (size_t)v * n * es : NULL, &p->in[j], "synaptic input", p->path);
+    }
     /* fractional methods read x(t0); the history ring holds the initial state for every step <= 0 (a constant
      * history before the start, as bdyn integrate without a history expression) */
     if (!st && p->fde) st = run_buffer(r, (size_t)p->nstate * n * es, host, &p->init, "initial state", p->path);
@@ -94,7 +101,6 @@ bd_status run_pop_buffers(bd_run *r, int pi)
         for (uint32_t s = 0; s < p->ring_len && !st; s++) st = run_buffer(r, n * 4, NULL, &p->list[s], "spike list", p->path);
         if (!st) st = run_buffer(r, 4, NULL, &p->nlist_buf, "spike count", p->path);
     }
-    for (int j = 0; j < p->ntargets && !st; j++) st = run_buffer(r, n * es, NULL, &p->in[j], "synaptic input", p->path);
     if (!st && p->nvm) {
         st = run_buffer(r, (size_t)r->chunk * p->vm_cols * es, NULL, &p->vrec, "variable record", p->path);
         uint32_t *map = host;

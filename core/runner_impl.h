@@ -29,6 +29,11 @@ typedef struct run_pop {
     uint32_t ring_len;    /* spike-flag ring slots (longest outgoing delay in steps, >= 1) */
     int ntargets;
     int target_sym[RUN_MAX_TARGETS]; /* state-variable symbol fed by input buffer j */
+    /* Target j's variable lives in in[j] itself, and the event ops add into it directly (its row of `state`
+     * is unused): the kernel then neither reads nor clears a separate input, 12 bytes per element and step
+     * less for a memory-bound update. Only where every projection that touches the population is delivered
+     * by the bd_event_* ops: the own kernels of runner_proj.c read and write the `state` rows. */
+    int direct[RUN_MAX_TARGETS];
     int spike_rec;        /* a spike or rate monitor records this population */
     int rec_rows;         /* ... and the kernel writes its spike flags into record rows (not on the cpu) */
     int nvm;              /* variable monitors of this population */

@@ -59,6 +59,14 @@ static int state_index(const bd_eqs *e, int sym)
     return -1;
 }
 
+/* The input j whose buffer holds state variable v (run_pop.direct), or -1. */
+static int direct_input(const run_pop *p, int v)
+{
+    for (int j = 0; j < p->ntargets; j++)
+        if (p->direct[j] && state_index(p->eqs, p->target_sym[j]) == v) return j;
+    return -1;
+}
+
 /* The body after the slots are declared: everything for element i of one step. */
 static bd_status build_body(bd_run *r, int pi, bd_ir *k, bd_ir_val *x, bd_ir_val *vals, int monitors)
 {
@@ -80,7 +88,10 @@ static bd_status build_body(bd_run *r, int pi, bd_ir *k, bd_ir_val *x, bd_ir_val
         vals[p->par[q]] = bd_ir_let(k, bd_ir_load(k, p->b_par, add(k, mul(k, u32c(k, q), nn), i)));
     for (int f = 0; f < p->nfed; f++) vals[p->fed_sym[f]] = bd_ir_let(k, bd_ir_load(k, p->b_fed[f], i));
     run_table_emit(r, pi, k, vals); /* NPY inputs and spike times: this step's row of the table */
-    for (int v = 0; v < p->nstate; v++) x[v] = bd_ir_var(k, bd_ir_load(k, p->b_state, add(k, mul(k, u32c(k, v), nn), i)));
+    for (int v = 0; v < p->nstate; v++) {
+        int j = direct_input(p, v);
+        x[v] = bd_ir_var(k, j >= 0 ? bd_ir_load(k, p->b_in[j], i) : bd_ir_load(k, p->b_state, add(k, mul(k, u32c(k, v), nn), i)));
+    }
 
     bd_integrate_opts opts;
     bd_integrate_opts_init(&opts);
@@ -99,8 +110,9 @@ static bd_status build_body(bd_run *r, int pi, bd_ir *k, bd_ir_val *x, bd_ir_val
     };
     c.time = bd_ir_var(k, mul(k, bd_ir_cast(k, t, step), c.dt));
 
-    /* pending synaptic input: added to its target, then consumed */
+    /* pending synaptic input: added to its target, then consumed (a direct target holds it already) */
     for (int j = 0; j < p->ntargets; j++) {
+        if (p->direct[j]) continue;
         int v = state_index(e, p->target_sym[j]);
         bd_ir_assign(k, x[v], add(k, x[v], bd_ir_load(k, p->b_in[j], i)));
         bd_ir_store(k, p->b_in[j], i, bd_ir_const(k, t, 0));
@@ -173,7 +185,11 @@ static bd_status build_body(bd_run *r, int pi, bd_ir *k, bd_ir_val *x, bd_ir_val
         bd_ir_store(k, p->b_refr, i,
                     bd_ir_select(k, bd_ir_binary(k, BD_IR_NE, spk, u32c(k, 0)), bd_ir_const(k, BD_I32, p->nref), dec));
     }
-    for (int v = 0; v < p->nstate; v++) bd_ir_store(k, p->b_state, add(k, mul(k, u32c(k, v), nn), i), x[v]);
+    for (int v = 0; v < p->nstate; v++) {
+        int j = direct_input(p, v);
+        if (j >= 0) bd_ir_store(k, p->b_in[j], i, x[v]);
+        else bd_ir_store(k, p->b_state, add(k, mul(k, u32c(k, v), nn), i), x[v]);
+    }
     bd_ir_store(k, p->b_spike, i, spk);
     bd_ir_val row = bd_ir_param(k, p->s_row);
     if (p->rec_rows) bd_ir_store(k, p->b_rec, add(k, mul(k, row, nn), i), spk);

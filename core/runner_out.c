@@ -183,7 +183,9 @@ static double state_bytes_per_step(const bd_run *r)
     double total = 0;
     for (int p = 0; p < r->net->npops; p++) {
         const run_pop *q = &r->pops[p];
-        double per = (double)r->es * (2.0 * q->nstate + 2.0 * q->ntargets + q->npar) + 4.0 + 4.0;
+        int pending = 0; /* inputs read and cleared besides the state (not the direct ones) */
+        for (int j = 0; j < q->ntargets; j++) pending += !q->direct[j];
+        double per = (double)r->es * (2.0 * q->nstate + 2.0 * pending + q->npar) + 4.0 + 4.0;
         if (q->refractory) per += 8;
         if (q->rec_rows) per += 4;
         total += per * (double)q->n;
@@ -279,7 +281,7 @@ bd_status bd_run_write(const bd_run *r, const char *dir)
  * the FNV-1a hash of the payload. Host byte order: a checkpoint moves between devices, not machines.     */
 
 #define CKPT_MAGIC "BDYNCKP1"
-#define CKPT_VERSION 1u
+#define CKPT_VERSION 2u /* 2: a direct target's input buffer holds its variable (run_pop.direct) */
 #define CKPT_HEADER 40
 
 typedef struct piece {

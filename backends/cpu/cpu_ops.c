@@ -136,6 +136,16 @@ size_t bd_cpu_compact(int threads, const uint32_t *flags, size_t n, uint32_t *ou
 
 bd_status bd_cpu_op(int threads, const bd_op *op)
 {
+    /* the per-step ops of a simulation first: they need no job, whose 4 KB of zeroing cost as much as
+     * a small push */
+    if (op->kind == BD_OP_EVENT_CSR) {
+        PICK(op, event_push)(op); /* one thread; cpu_backend.c sends larger ones to cpu_push.c */
+        return BD_OK;
+    }
+    if (op->kind == BD_OP_SPIKE_COMPACT) {
+        *(uint32_t *)op->out2->ctx = (uint32_t)bd_cpu_compact(threads, op->in->ctx, op->n, op->out->ctx);
+        return BD_OK;
+    }
     job j = {.op = op};
     const bd_csr *a = &op->csr;
     void *y = op->out->ctx;
@@ -151,14 +161,7 @@ bd_status bd_cpu_op(int threads, const bd_op *op)
         memset(y, 0, a->cols * bd_dtype_size(op->dtype));
         bd_cpu_scatter(threads, a->rows, a->rows + a->nnz, op->dtype, y, a->cols, j.dst, PICK(op, spmv_t_range), &j);
         return BD_OK;
-    case BD_OP_EVENT_CSR: {
-        PICK(op, event_push)(op); /* one thread; cpu_backend.c sends larger ones to cpu_push.c */
-        return BD_OK;
-    }
     case BD_OP_EVENT_CSR_PULL: run(threads, &j, a->rows, a->rows + a->nnz, PICK(op, event_pull_range)); return BD_OK;
-    case BD_OP_SPIKE_COMPACT:
-        *(uint32_t *)op->out2->ctx = (uint32_t)bd_cpu_compact(threads, op->in->ctx, op->n, op->out->ctx);
-        return BD_OK;
     default: break;
     }
     return bd_fail(BD_ERR_UNSUPPORTED, "cpu: operator %s is not handled here", bd_op_name(op->kind));
