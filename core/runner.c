@@ -446,16 +446,50 @@ nomem:
     return bd_fail(BD_ERR_NOMEM, "bd_run_advance: out of memory for the monitors");
 }
 
+/* Where state variable v of population q lives: its row of `state`, or a direct target's input buffer. */
+static bd_buffer *state_row(const run_pop *q, int v, size_t *offset)
+{
+    for (int j = 0; j < q->ntargets; j++)
+        if (q->direct[j] && state_index(q->eqs, q->target_sym[j]) == v) {
+            *offset = 0;
+            return q->in[j];
+        }
+    *offset = (size_t)v * q->n;
+    return q->state;
+}
+
+static bd_status numeric_error(const bd_run *r, const run_pop *p, int v, size_t e, uint32_t step)
+{
+    const char *var = v >= 0 && v < p->nstate ? p->eqs->syms[p->eqs->odes[v].sym].name : "?";
+    return bd_fail(BD_ERR_NUMERIC, "population '%s': variable '%s' of element %zu became NaN or infinite at step %u "
+                   "(t = %g ms) on %s; try a smaller dt or check the parameters", p->path, var, e, step,
+                   (step + 1) * r->dt, r->info->name);
+}
+
 /* The cpu: compacts the flags that population pi wrote at step s into the list of their ring slot (the
- * cpu's compaction is ascending) and, when `record`, hands it to the monitors. */
+ * cpu's compaction is ascending), stops at an element flagged non-finite (bit 1), and, when `record`,
+ * counts the spikes and hands them to the monitors. */
 static bd_status list_spikes(bd_run *r, int pi, uint64_t s, int record)
 {
     run_pop *q = &r->pops[pi];
     uint32_t slot = (uint32_t)(s % q->ring_len);
     bd_status st = bd_spike_compact(r->dev, q->ring[slot], q->n, q->list[slot], q->nlist_buf);
     if (st) return st;
-    q->nlist[slot] = *(const uint32_t *)q->nlist_buf->ctx;
-    return record && q->spike_rec ? record_spikes(r, pi, s, q->list[slot]->ctx, q->nlist[slot]) : BD_OK;
+    const uint32_t *flags = q->ring[slot]->ctx, *list = q->list[slot]->ctx, c = *(const uint32_t *)q->nlist_buf->ctx;
+    q->nlist[slot] = c;
+    for (uint32_t k = 0; k < c; k++) {
+        if (!(flags[list[k]] & 2u)) continue;
+        int v = 0; /* the first variable that is not finite, as the devices' kernels report it */
+        for (size_t off; v < q->nstate; v++) {
+            bd_buffer *b = state_row(q, v, &off);
+            double x = r->t == BD_F64 ? ((const double *)b->ctx)[off + list[k]] : ((const float *)b->ctx)[off + list[k]];
+            if (!isfinite(x)) break;
+        }
+        return numeric_error(r, q, v, list[k], (uint32_t)s);
+    }
+    if (!record) return BD_OK;
+    q->spikes += c;
+    return q->spike_rec ? record_spikes(r, pi, s, list, c) : BD_OK;
 }
 
 bd_status run_lists_rebuild(bd_run *r)
@@ -544,18 +578,14 @@ static bd_status check_finite(bd_run *r, int pi)
     for (size_t e = bd_next_flag(bad, 0, p->n); e < p->n; e = bd_next_flag(bad, e + 1, p->n))
         if (first == p->n || bad[e] < bad[first]) first = e;
     if (first == p->n) return BD_OK;
-    uint32_t step = bad[first] - 1, v = bad[p->n + first];
-    const char *var = v < (uint32_t)p->nstate ? p->eqs->syms[p->eqs->odes[v].sym].name : "?";
-    return bd_fail(BD_ERR_NUMERIC, "population '%s': variable '%s' of element %zu became NaN or infinite at step %u "
-                   "(t = %g ms) on %s; try a smaller dt or check the parameters", p->path, var, first, step,
-                   (step + 1) * r->dt, r->info->name);
+    return numeric_error(r, p, (int)bad[p->n + first], first, bad[first] - 1);
 }
 
 /* Takes the records of steps [s0, s0 + count) off the device. */
 static bd_status collect(bd_run *r, uint64_t s0, uint32_t count)
 {
     const bd_network *net = r->net;
-    for (int pi = 0; pi < net->npops; pi++) {
+    for (int pi = 0; pi < net->npops && !r->lists; pi++) { /* the cpu checked every step (list_spikes) */
         bd_status st = check_finite(r, pi);
         if (st) return st;
     }
@@ -624,7 +654,7 @@ bd_status bd_run_advance(bd_run *r, uint64_t steps)
     }
     for (int m = 0; m < r->net->nmonitors && !st; m++)
         if (r->mons[m].nm->kind == BD_MON_RATE) st = run_rate_build(r, &r->mons[m]);
-    for (int p = 0; p < r->net->npops && !st; p++) st = count_spikes(r, p);
+    for (int p = 0; p < r->net->npops && !st && !r->lists; p++) st = count_spikes(r, p); /* the cpu counts in list_spikes */
     r->wall_s += now_s() - t0;
     return st;
 }
@@ -678,11 +708,9 @@ bd_status bd_run_state(bd_run *r, int p, const char *var, double *out, size_t n)
     int v = state_index(q->eqs, bd_eqs_find(q->eqs, var));
     if (v < 0) return bd_fail(BD_ERR_NOT_FOUND, "bd_run_state: '%s' is not a state variable of '%s'", var, q->path);
     if (n < q->n) return bd_fail(BD_ERR_INVALID_ARG, "bd_run_state: room for %zu values, '%s' has %zu", n, q->path, q->n);
-    bd_buffer *b = q->state;
-    size_t off = (size_t)v * q->n * r->es;
-    for (int j = 0; j < q->ntargets; j++)
-        if (q->direct[j] && state_index(q->eqs, q->target_sym[j]) == v) b = q->in[j], off = 0;
-    bd_status st = bd_buffer_download(b, off, r->host, q->n * r->es);
+    size_t off;
+    bd_buffer *b = state_row(q, v, &off);
+    bd_status st = bd_buffer_download(b, off * r->es, r->host, q->n * r->es);
     if (st) return bd_fail_context(st, "bd_run_state: population '%s' on %s", q->path, r->info->name);
     for (size_t e = 0; e < q->n; e++) out[e] = r->t == BD_F64 ? ((double *)r->host)[e] : ((float *)r->host)[e];
     return BD_OK;

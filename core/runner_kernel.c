@@ -171,7 +171,7 @@ static bd_status build_body(bd_run *r, int pi, bd_ir *k, bd_ir_val *x, bd_ir_val
                                                    bd_ir_unary(k, BD_IR_NOT, refr)));
         bd_ir_if(k, fire);
         bd_ir_assign(k, spk, u32c(k, 1));
-        bd_ir_store(k, p->b_cnt, i, add(k, bd_ir_load(k, p->b_cnt, i), u32c(k, 1)));
+        if (!r->lists) bd_ir_store(k, p->b_cnt, i, add(k, bd_ir_load(k, p->b_cnt, i), u32c(k, 1)));
         /* resets in their order, each seeing the ones before it (as Brian2 and BrainPy) */
         for (int j = 0; j < np->nreset; j++) {
             int v = state_index(e, np->reset[j].sym);
@@ -190,7 +190,6 @@ static bd_status build_body(bd_run *r, int pi, bd_ir *k, bd_ir_val *x, bd_ir_val
         if (j >= 0) bd_ir_store(k, p->b_in[j], i, x[v]);
         else bd_ir_store(k, p->b_state, add(k, mul(k, u32c(k, v), nn), i), x[v]);
     }
-    bd_ir_store(k, p->b_spike, i, spk);
     bd_ir_val row = bd_ir_param(k, p->s_row);
     if (p->rec_rows) bd_ir_store(k, p->b_rec, add(k, mul(k, row, nn), i), spk);
 
@@ -220,6 +219,16 @@ static bd_status build_body(bd_run *r, int pi, bd_ir *k, bd_ir_val *x, bd_ir_val
         }
     }
 
+    /* The cpu counts the spikes and finds the first non-finite state from the list it compacts after every
+     * step (runner.c, list_spikes): bit 1 of the flag marks an element with a NaN or Inf. A conditional
+     * store per element into counters and NaN records cost the kernel a fifth of its time. */
+    if (r->lists) {
+        bd_ir_val bad = p->nstate ? nonfinite(k, t, x[0]) : bd_ir_const(k, BD_BOOL, 0);
+        for (int v = 1; v < p->nstate; v++) bad = bd_ir_binary(k, BD_IR_OR, bad, nonfinite(k, t, x[v]));
+        bd_ir_store(k, p->b_spike, i, add(k, spk, bd_ir_select(k, bad, u32c(k, 2), u32c(k, 0))));
+        return bd_ir_status(k);
+    }
+    bd_ir_store(k, p->b_spike, i, spk);
     /* the first non-finite state of each element: step + 1 and the variable (0 = none so far) */
     /* a min over two-way selects rather than one chain of selects: gcc does not if-convert (and so does
      * not vectorise) the many-way join such a chain becomes */

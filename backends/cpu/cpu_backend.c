@@ -5,6 +5,7 @@
 #include "ref_ops.h"
 
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +63,20 @@ static void cpu_close(bd_device *dev)
     dev->ctx = NULL;
 }
 
+/* Buffers of a page or more start at staggered offsets within their first page ("colours" 20 cache lines
+ * apart, modulo 64): a kernel loads element i of some buffers and stores element i of others, and when their
+ * addresses agree in the low 12 bits the core takes the loads for reads of the pending stores and stalls
+ * them (4K aliasing). With every buffer page-aligned, as large allocations are, a population kernel ran
+ * at half speed. */
+#define CPU_COLOUR_MIN 4096
+
+static size_t next_colour(void)
+{
+    static unsigned counter;
+    unsigned k = __atomic_fetch_add(&counter, 1u, __ATOMIC_RELAXED);
+    return (size_t)(k * 20u % 64u) * 64u;
+}
+
 static bd_status cpu_buffer_alloc(bd_device *dev, bd_buffer *buf)
 {
     (void)dev;
@@ -72,21 +87,24 @@ static bd_status cpu_buffer_alloc(bd_device *dev, bd_buffer *buf)
     if (mem && (uint64_t)size > mem)
         return bd_fail(BD_ERR_DEVICE_NOMEM, "cpu: cannot allocate a buffer of %zu bytes: the host has %llu bytes of memory",
                        size, (unsigned long long)mem);
-    void *p;
+    int coloured = size >= CPU_COLOUR_MIN;
+    size_t colour = coloured ? next_colour() : 0, total = size + (coloured ? 4096 : 0);
+    char *p;
     if (size >= CPU_MAP_THRESHOLD) {
-        p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        p = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (p == MAP_FAILED) p = NULL;
 #ifdef MADV_HUGEPAGE
-        else if (size >= ((size_t)2 << 20)) madvise(p, size, MADV_HUGEPAGE); /* fewer TLB misses in gathers */
+        else if (size >= ((size_t)2 << 20)) madvise(p, total, MADV_HUGEPAGE); /* fewer TLB misses in gathers */
 #endif
     } else {
-        /* 64-byte aligned (one cache line, one AVX-512 vector); zeroed like the mapped buffers. */
-        size_t rounded = (size + 63) & ~(size_t)63;
-        p = aligned_alloc(64, rounded ? rounded : 64);
+        /* 64-byte aligned (one cache line, one AVX-512 vector), page-aligned under a colour; zeroed like the
+         * mapped buffers. */
+        size_t rounded = (total + 63) & ~(size_t)63;
+        p = aligned_alloc(coloured ? 4096 : 64, rounded ? rounded : 64);
         if (p) memset(p, 0, rounded);
     }
     if (!p) return bd_fail(BD_ERR_DEVICE_NOMEM, "cpu: out of host memory allocating a buffer of %zu bytes", size);
-    buf->ctx = p;
+    buf->ctx = p + colour;
     return BD_OK;
 }
 
@@ -94,8 +112,11 @@ static void cpu_buffer_free(bd_device *dev, bd_buffer *buf)
 {
     (void)dev;
     if (!buf->ctx) return;
-    if (buf->size >= CPU_MAP_THRESHOLD) munmap(buf->ctx, buf->size);
-    else free(buf->ctx);
+    /* a coloured allocation is page-aligned and its colour below a page: it starts at the page of ctx */
+    int coloured = buf->size >= CPU_COLOUR_MIN;
+    char *base = coloured ? (char *)((uintptr_t)buf->ctx & ~(uintptr_t)4095) : buf->ctx;
+    if (buf->size >= CPU_MAP_THRESHOLD) munmap(base, buf->size + 4096);
+    else free(base);
     buf->ctx = NULL;
 }
 

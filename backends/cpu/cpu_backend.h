@@ -54,6 +54,14 @@ int bd_cpu_chunks(int threads, size_t n, size_t grain);
 void bd_cpu_scatter(int threads, size_t n, size_t work, bd_dtype t, void *out, size_t m, void **dst, cpu_range_fn fn,
                     void *arg);
 
+/* Copies of a hot loop for AVX-512, AVX2 and the baseline, chosen when the library loads (GNU ifunc; not
+ * under AddressSanitizer, whose start-up the resolvers would precede). */
+#if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__)
+#define CPU_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define CPU_CLONES
+#endif
+
 /* Elements per thread below which splitting a bandwidth-bound loop costs more than it saves
  * (an OpenMP fork/join is ~1 µs at best and can be far worse on a loaded machine). */
 #define CPU_GRAIN 16384

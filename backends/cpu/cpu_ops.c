@@ -82,12 +82,35 @@ static void reduce(int threads, job *j)
     store(op, v);
 }
 
-/* Writes the indices of the non-zero flags in [b, e) to out, in ascending order; returns how many. */
-static uint32_t compact_span(const uint32_t *restrict f, size_t b, size_t e, uint32_t *restrict out)
+/* Appends the set flags among [i, e) to out + c, testing 16 at a time; returns the new count. */
+static inline uint32_t compact_16(const uint32_t *restrict f, size_t i, size_t e, uint32_t *restrict out, uint32_t c)
+{
+    for (; i + 16 <= e; i += 16) {
+        uint32_t some = 0;
+        for (int k = 0; k < 16; k++) some |= f[i + k];
+        if (!some) continue;
+        for (size_t q = i; q < i + 16; q++)
+            if (f[q]) out[c++] = (uint32_t)q;
+    }
+    for (; i < e; i++)
+        if (f[i]) out[c++] = (uint32_t)i;
+    return c;
+}
+
+/* Writes the indices of the non-zero flags in [b, e) to out, in ascending order; returns how many.
+ * The runner calls it for every population and step (a copy for the widest vectors, CPU_CLONES). */
+CPU_CLONES static uint32_t compact_span(const uint32_t *restrict f, size_t b, size_t e, uint32_t *restrict out)
 {
     uint32_t c = 0;
-    for (size_t i = bd_next_flag(f, b, e); i < e; i = bd_next_flag(f, i + 1, e)) out[c++] = (uint32_t)i;
-    return c;
+    size_t i = b;
+    /* spikes are rare: a block of 128 flags is tested with one OR (the reduction to a scalar is the costly
+     * part, so the blocks are large), and a set block in pieces of 16 */
+    for (; i + 128 <= e; i += 128) {
+        uint32_t any = 0;
+        for (int k = 0; k < 128; k++) any |= f[i + k];
+        if (any) c = compact_16(f, i, i + 128, out, c);
+    }
+    return compact_16(f, i, e, out, c);
 }
 
 static size_t count_nonzero(const uint32_t *restrict flags, size_t n)
