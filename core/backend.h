@@ -63,19 +63,23 @@ typedef struct bd_op {
     bd_procedural proc;
     /* EVENT_CSR and EVENT_PROCEDURAL (optional, host memory, cpu only): the indices of in's set flags in
      * ascending order, nspiking of them. The runner compacts a population's flags once per step and hands
-     * the list to each of its projections (bd_event_*_listed below); other backends ignore it. */
+     * the list to each of its projections (bd_op_run below); other backends ignore it. */
     const uint32_t *spiking;
     size_t nspiking;
 } bd_op;
 
 const char *bd_op_name(bd_op_kind k);
 
-/* bd_event_csr and bd_event_procedural with the spiking rows given also as the ascending list `spiking`
- * (nspiking indices, host memory) of spikes' set flags: core/ops.c, for the runner on the cpu. */
-bd_status bd_event_csr_listed(bd_device *dev, bd_dtype t, const bd_csr *a, const bd_buffer *spikes,
-                              const uint32_t *spiking, size_t nspiking, bd_buffer *y);
-bd_status bd_event_procedural_listed(bd_device *dev, bd_dtype t, const bd_procedural *conn, const bd_buffer *spikes,
-                                     const uint32_t *spiking, size_t nspiking, bd_buffer *y);
+/* The runner's per-step ops on the cpu, checked once: each _prepare fills *op as the public call of the same
+ * name would submit it, and bd_op_run submits it, as often as wanted. Between runs the caller may point in
+ * and out at other buffers of the same size and device (the ring slots) and set spiking / nspiking. */
+bd_status bd_event_csr_prepare(bd_device *dev, bd_dtype t, const bd_csr *a, const bd_buffer *spikes, bd_buffer *y,
+                               bd_op *op);
+bd_status bd_event_procedural_prepare(bd_device *dev, bd_dtype t, const bd_procedural *conn, const bd_buffer *spikes,
+                                      bd_buffer *y, bd_op *op);
+bd_status bd_spike_compact_prepare(bd_device *dev, const bd_buffer *flags, size_t n, bd_buffer *indices,
+                                   bd_buffer *count, bd_op *op);
+bd_status bd_op_run(bd_device *dev, const bd_op *op);
 
 /* Members marked (optional) may be NULL; the core then does what the comment says. */
 struct bd_backend_i {

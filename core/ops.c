@@ -169,54 +169,71 @@ bd_status bd_csr_spmv_t(bd_device *dev, bd_dtype t, const bd_csr *a, const bd_bu
 }
 
 /* Both event products: `a` has rows = pre for the push form, rows = post for the pull form. */
-static bd_status event(bd_op_kind kind, bd_device *dev, bd_dtype t, const bd_csr *a, const bd_buffer *spikes,
-                       const uint32_t *spiking, size_t nspiking, bd_buffer *y)
+/* A checked op with nothing to do (an empty population): bd_op_run returns at once. */
+#define OP_EMPTY BD_OP_COUNT
+
+bd_status bd_op_run(bd_device *dev, const bd_op *op)
 {
-    bd_op op = make(kind, t);
-    op.in = spikes;
-    op.out = y;
-    op.spiking = spiking;
-    op.nspiking = nspiking;
-    bd_status st = check_float(dev, &op);
-    if (!st) st = check_csr(dev, &op, a);
+    return op->kind == OP_EMPTY ? BD_OK : submit(dev, op);
+}
+
+static bd_status event(bd_op_kind kind, bd_device *dev, bd_dtype t, const bd_csr *a, const bd_buffer *spikes,
+                       bd_buffer *y, bd_op *op)
+{
+    *op = make(kind, t);
+    op->in = spikes;
+    op->out = y;
+    bd_status st = check_float(dev, op);
+    if (!st) st = check_csr(dev, op, a);
     if (st) return st;
     size_t npre = kind == BD_OP_EVENT_CSR ? a->rows : a->cols, npost = kind == BD_OP_EVENT_CSR ? a->cols : a->rows;
-    if (spiking && nspiking > npre)
-        return bd_fail(BD_ERR_INVALID_ARG, "%s: %zu spiking rows of %zu", bd_op_name(kind), nspiking, npre);
-    if (!st) st = need(dev, &op, "spikes", spikes, npre, 4, npre == 0);
-    if (!st) st = need(dev, &op, "y", y, npost, bd_dtype_size(t), npost == 0);
-    return st || npre == 0 || npost == 0 ? st : submit(dev, &op);
+    if (!st) st = need(dev, op, "spikes", spikes, npre, 4, npre == 0);
+    if (!st) st = need(dev, op, "y", y, npost, bd_dtype_size(t), npost == 0);
+    if (!st && (npre == 0 || npost == 0)) op->kind = OP_EMPTY;
+    return st;
+}
+
+bd_status bd_event_csr_prepare(bd_device *dev, bd_dtype t, const bd_csr *a, const bd_buffer *spikes, bd_buffer *y,
+                               bd_op *op)
+{
+    return event(BD_OP_EVENT_CSR, dev, t, a, spikes, y, op);
 }
 
 bd_status bd_event_csr(bd_device *dev, bd_dtype t, const bd_csr *a, const bd_buffer *spikes, bd_buffer *y)
 {
-    return event(BD_OP_EVENT_CSR, dev, t, a, spikes, NULL, 0, y);
-}
-
-bd_status bd_event_csr_listed(bd_device *dev, bd_dtype t, const bd_csr *a, const bd_buffer *spikes,
-                              const uint32_t *spiking, size_t nspiking, bd_buffer *y)
-{
-    return event(BD_OP_EVENT_CSR, dev, t, a, spikes, spiking, nspiking, y);
+    bd_op op;
+    bd_status st = event(BD_OP_EVENT_CSR, dev, t, a, spikes, y, &op);
+    return st ? st : bd_op_run(dev, &op);
 }
 
 bd_status bd_event_csr_pull(bd_device *dev, bd_dtype t, const bd_csr *at, const bd_buffer *spikes, bd_buffer *y)
 {
-    return event(BD_OP_EVENT_CSR_PULL, dev, t, at, spikes, NULL, 0, y);
+    bd_op op;
+    bd_status st = event(BD_OP_EVENT_CSR_PULL, dev, t, at, spikes, y, &op);
+    return st ? st : bd_op_run(dev, &op);
+}
+
+bd_status bd_spike_compact_prepare(bd_device *dev, const bd_buffer *flags, size_t n, bd_buffer *indices,
+                                   bd_buffer *count, bd_op *op)
+{
+    *op = make(BD_OP_SPIKE_COMPACT, BD_U32);
+    op->n = n;
+    op->in = flags;
+    op->out = indices;
+    op->out2 = count;
+    if (!dev) return bd_fail(BD_ERR_INVALID_ARG, "spike_compact: device is NULL");
+    if (n > UINT32_MAX) return bd_fail(BD_ERR_LIMIT, "spike_compact: n exceeds 2^32 - 1");
+    bd_status st = need(dev, op, "flags", flags, n, 4, n == 0);
+    if (!st) st = need(dev, op, "indices", indices, n, 4, n == 0);
+    if (!st) st = need(dev, op, "count", count, 1, 4, 0);
+    return st;
 }
 
 bd_status bd_spike_compact(bd_device *dev, const bd_buffer *flags, size_t n, bd_buffer *indices, bd_buffer *count)
 {
-    bd_op op = make(BD_OP_SPIKE_COMPACT, BD_U32);
-    op.n = n;
-    op.in = flags;
-    op.out = indices;
-    op.out2 = count;
-    if (!dev) return bd_fail(BD_ERR_INVALID_ARG, "spike_compact: device is NULL");
-    if (n > UINT32_MAX) return bd_fail(BD_ERR_LIMIT, "spike_compact: n exceeds 2^32 - 1");
-    bd_status st = need(dev, &op, "flags", flags, n, 4, n == 0);
-    if (!st) st = need(dev, &op, "indices", indices, n, 4, n == 0);
-    if (!st) st = need(dev, &op, "count", count, 1, 4, 0);
-    return st ? st : submit(dev, &op);
+    bd_op op;
+    bd_status st = bd_spike_compact_prepare(dev, flags, n, indices, count, &op);
+    return st ? st : bd_op_run(dev, &op);
 }
 
 bd_status bd_gemv(bd_device *dev, bd_dtype t, int trans, size_t m, size_t n, double alpha, const bd_buffer *a,
@@ -283,36 +300,35 @@ bd_status bd_rng_fill(bd_device *dev, bd_rng_dist dist, bd_dtype t, const bd_rng
     return st || n == 0 ? st : submit(dev, &op);
 }
 
-bd_status bd_event_procedural_listed(bd_device *dev, bd_dtype t, const bd_procedural *conn, const bd_buffer *spikes,
-                                     const uint32_t *spiking, size_t nspiking, bd_buffer *y)
+bd_status bd_event_procedural_prepare(bd_device *dev, bd_dtype t, const bd_procedural *conn, const bd_buffer *spikes,
+                                     bd_buffer *y, bd_op *op)
 {
-    bd_op op = make(BD_OP_EVENT_PROCEDURAL, t);
-    op.in = spikes;
-    op.out = y;
-    op.spiking = spiking;
-    op.nspiking = nspiking;
-    bd_status st = check_float(dev, &op);
+    *op = make(BD_OP_EVENT_PROCEDURAL, t);
+    op->in = spikes;
+    op->out = y;
+    bd_status st = check_float(dev, op);
     if (st) return st;
     if (!conn) return bd_fail(BD_ERR_INVALID_ARG, "event_procedural: connectivity is NULL");
-    op.proc = *conn;
-    op.n = conn->n_pre;
+    op->proc = *conn;
+    op->n = conn->n_pre;
     if (conn->n_pre > UINT32_MAX || conn->n_post > UINT32_MAX)
         return bd_fail(BD_ERR_LIMIT, "event_procedural: population sizes exceed 2^32 - 1");
     if ((unsigned)conn->conn > BD_PROC_FIXED_OUTDEGREE || (unsigned)conn->weight > BD_WEIGHT_NORMAL)
         return bd_fail(BD_ERR_INVALID_ARG, "event_procedural: unknown connectivity or weight kind");
     if (conn->conn == BD_PROC_FIXED_PROB && !(conn->p >= 0 && conn->p <= 1))
         return bd_fail(BD_ERR_INVALID_ARG, "event_procedural: p = %g is not a probability", conn->p);
-    if (spiking && nspiking > conn->n_pre)
-        return bd_fail(BD_ERR_INVALID_ARG, "event_procedural: %zu spiking rows of %zu", nspiking, conn->n_pre);
-    st = need(dev, &op, "spikes", spikes, conn->n_pre, 4, conn->n_pre == 0);
-    if (!st) st = need(dev, &op, "y", y, conn->n_post, bd_dtype_size(t), conn->n_post == 0);
-    return st || conn->n_pre == 0 || conn->n_post == 0 ? st : submit(dev, &op);
+    st = need(dev, op, "spikes", spikes, conn->n_pre, 4, conn->n_pre == 0);
+    if (!st) st = need(dev, op, "y", y, conn->n_post, bd_dtype_size(t), conn->n_post == 0);
+    if (!st && (conn->n_pre == 0 || conn->n_post == 0)) op->kind = OP_EMPTY;
+    return st;
 }
 
 bd_status bd_event_procedural(bd_device *dev, bd_dtype t, const bd_procedural *conn, const bd_buffer *spikes,
                               bd_buffer *y)
 {
-    return bd_event_procedural_listed(dev, t, conn, spikes, NULL, 0, y);
+    bd_op op;
+    bd_status st = bd_event_procedural_prepare(dev, t, conn, spikes, y, &op);
+    return st ? st : bd_op_run(dev, &op);
 }
 
 bd_status bd_csr_transpose_host(size_t rows, size_t cols, const uint32_t *rowptr, const uint32_t *colidx,

@@ -264,6 +264,25 @@ static bd_status plan(bd_run *r)
                                     : bd_fail(BD_ERR_NOMEM, "bd_run_new: out of memory for %zu bytes of records", host);
 }
 
+/* The cpu's per-step ops (list_spikes, queue_step), checked once here. */
+static bd_status prepare_lists(bd_run *r)
+{
+    bd_status st = BD_OK;
+    for (int p = 0; p < r->net->npops && !st; p++) {
+        run_pop *q = &r->pops[p];
+        st = bd_spike_compact_prepare(r->dev, q->ring[0], q->n, q->list[0], q->nlist_buf, &q->compact);
+    }
+    for (int j = 0; j < r->net->nprojs && !st; j++) {
+        run_proj *pj = &r->projs[j];
+        if (pj->own) continue;
+        run_pop *pre = &r->pops[pj->np->pre], *post = &r->pops[pj->np->post];
+        st = pj->procedural ? bd_event_procedural_prepare(r->dev, r->t, &pj->proc, pre->ring[0], post->in[pj->input], &pj->ev)
+                            : bd_event_csr_prepare(r->dev, r->t, &pj->fwd, pre->ring[0], post->in[pj->input], &pj->ev);
+        if (st) bd_fail_context(st, "projection '%s' on %s", pj->np->path, r->info->name);
+    }
+    return st;
+}
+
 bd_status bd_run_new(bd_device *dev, const bd_network *net, const bd_run_opts *opts, bd_run **out)
 {
     if (!out) return bd_fail(BD_ERR_INVALID_ARG, "bd_run_new: out is NULL");
@@ -313,6 +332,7 @@ bd_status bd_run_new(bd_device *dev, const bd_network *net, const bd_run_opts *o
     if (!st) st = run_table_buffers(r);
     for (int j = 0; j < net->nprojs && !st; j++) st = run_proj_connect(r, j);
     for (int j = 0; j < net->nprojs && !st; j++) st = run_proj_build(r, j);
+    if (!st && r->lists) st = prepare_lists(r);
     if (!st) st = bd_device_sync(dev);
     r->compile_s = tc;
     r->setup_s = now_s() - t0 - tc;
@@ -473,7 +493,9 @@ static bd_status list_spikes(bd_run *r, int pi, uint64_t s, int record)
 {
     run_pop *q = &r->pops[pi];
     uint32_t slot = (uint32_t)(s % q->ring_len);
-    bd_status st = bd_spike_compact(r->dev, q->ring[slot], q->n, q->list[slot], q->nlist_buf);
+    q->compact.in = q->ring[slot];
+    q->compact.out = q->list[slot];
+    bd_status st = bd_op_run(r->dev, &q->compact);
     if (st) return st;
     const uint32_t *flags = q->ring[slot]->ctx, *list = q->list[slot]->ctx, c = *(const uint32_t *)q->nlist_buf->ctx;
     q->nlist[slot] = c;
@@ -513,14 +535,20 @@ static bd_status queue_step(bd_run *r, uint64_t s, uint32_t row)
         }
         if (s < pj->delay) continue; /* nothing emitted yet that could be due */
         run_pop *pre = &r->pops[pj->np->pre], *post = &r->pops[pj->np->post];
-        uint32_t slot = (uint32_t)((s - pj->delay) % pre->ring_len);
+        uint32_t slot = pre->ring_len == 1 ? 0 : (uint32_t)((s - pj->delay) % pre->ring_len);
         bd_buffer *spikes = pre->ring[slot], *y = post->in[pj->input];
-        const uint32_t *list = r->lists ? pre->list[slot]->ctx : NULL;
-        size_t nlist = r->lists ? pre->nlist[slot] : 0;
-        if (list && !nlist) continue;
-        bd_status st = pj->procedural ? bd_event_procedural_listed(r->dev, r->t, &pj->proc, spikes, list, nlist, y)
-                              : pj->push ? bd_event_csr_listed(r->dev, r->t, &pj->fwd, spikes, list, nlist, y)
-                                      : bd_event_csr_pull(r->dev, r->t, &pj->at, spikes, y);
+        bd_status st;
+        if (r->lists) { /* the cpu: the slot's list, through the op checked at the start */
+            if (!pre->nlist[slot]) continue;
+            pj->ev.in = spikes;
+            pj->ev.spiking = pre->list[slot]->ctx;
+            pj->ev.nspiking = pre->nlist[slot];
+            st = bd_op_run(r->dev, &pj->ev);
+        } else {
+            st = pj->procedural ? bd_event_procedural(r->dev, r->t, &pj->proc, spikes, y)
+                 : pj->push     ? bd_event_csr(r->dev, r->t, &pj->fwd, spikes, y)
+                                : bd_event_csr_pull(r->dev, r->t, &pj->at, spikes, y);
+        }
         if (st) return bd_fail_context(st, "projection '%s' on %s, step %llu", pj->np->path, r->info->name,
                                        (unsigned long long)s);
     }

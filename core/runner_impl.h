@@ -8,6 +8,7 @@
 #include "bdyn/ops.h"
 #include "network.h"
 #include "integrate_impl.h"
+#include "backend.h"
 
 #define RUN_MAX_TARGETS 6  /* distinct input variables of one population fed by projections */
 #define RUN_MAX_VARMON 32  /* variable monitors per population (a bit each in the kernel's `due` mask) */
@@ -60,6 +61,7 @@ typedef struct run_pop {
      * after the kernel, which the projections and the monitors read instead of each scanning the flags. */
     bd_buffer **list, *nlist_buf;
     uint32_t *nlist;
+    bd_op compact;        /* the cpu: the compaction, checked once (bd_op_run) */
     uint64_t spikes;      /* since the start or restore: the sum of the per-element counters after each advance */
     /* Delayed terms x(t - d) and fractional methods (integrate_impl.h's history ring): the state at the start
      * of each of the last hist_len steps (0 = no ring), element i of state v at step s in
@@ -92,6 +94,7 @@ typedef struct run_proj {
     bd_buffer *frowptr, *fcolidx, *fvalues;
     bd_csr fwd;
     int push;
+    bd_op ev;             /* the cpu: the push of the spiking list, checked once (bd_op_run) */
     /* runner_proj.c: projections the bd_event_* ops cannot deliver (scaled or plastic events, couplings)
      * and all2all projections with one weight (a sum over pre instead of a matrix) get kernels of their own */
     int own, fast, fed_slot;
