@@ -223,9 +223,11 @@ static bd_status build_body(bd_run *r, int pi, bd_ir *k, bd_ir_val *x, bd_ir_val
      * step (runner.c, list_spikes): bit 1 of the flag marks an element with a NaN or Inf. A conditional
      * store per element into counters and NaN records cost the kernel a fifth of its time. */
     if (r->lists) {
-        bd_ir_val bad = p->nstate ? nonfinite(k, t, x[0]) : bd_ir_const(k, BD_BOOL, 0);
-        for (int v = 1; v < p->nstate; v++) bad = bd_ir_binary(k, BD_IR_OR, bad, nonfinite(k, t, x[v]));
-        bd_ir_store(k, p->b_spike, i, add(k, spk, bd_ir_select(k, bad, u32c(k, 2), u32c(k, 0))));
+        /* bitwise ORs of selects: a chain of || is control flow, which leaves the loop scalar */
+        bd_ir_val flag = spk;
+        for (int v = 0; v < p->nstate; v++)
+            flag = bd_ir_binary(k, BD_IR_BOR, flag, bd_ir_select(k, nonfinite(k, t, x[v]), u32c(k, 2), u32c(k, 0)));
+        bd_ir_store(k, p->b_spike, i, flag);
         return bd_ir_status(k);
     }
     bd_ir_store(k, p->b_spike, i, spk);

@@ -7,8 +7,9 @@ models/cobahh.json, spike monitors only) for 1 s on every device `bdyn devices` 
 - Without it (the devices push events with atomics) every population rate must agree with the cpu's
   within 2 %.
 - The cpu's own result must not depend on its thread count or on the flag (its push adds in the pull's
-  order): 1 and 2 threads, with and without --deterministic, give the same bits; also at N = 40000 for
-  200 ms, where the push's rows are many enough for its threads (backends/cpu/cpu_push.c).
+  order): 1 and 2 threads, with and without --deterministic, give the same bits; also at N = 150000 for
+  50 ms, where the population kernels, the compaction and (on most steps: it needs 16k synapses of spiking
+  rows) the push run on both threads (backends/cpu/cpu_push.c).
 
 BDYN_DET_DURATION (ms, default 1000) shortens the runs (the sanitizer pass uses it).
 usage: test_deterministic.py BDYN MODELS_DIR"""
@@ -96,11 +97,11 @@ for name in ("coba", "cobahh"):
                 check(abs(r - r0) <= 0.02 * r0, "%s without --deterministic: %s rate of %s %.3f Hz within 2 %% of "
                       "cpu's %.3f Hz" % (name, dev, pop, r, r0))
 
-big = [run("coba", "cpu", ["--threads", t], n=40000, dur="200") for t in ("1", "2")]
+big = [run("coba", "cpu", ["--threads", t], n=150000, dur="50") for t in ("1", "2")]
 if big[0] and big[1]:
     diff = same_trains(big[0][1], big[1][1])
     n = sum(big[0][0]["populations"][p]["spikes"] for p in ("E", "I"))
-    check(diff is None, "coba 40k: cpu with 2 threads (parallel push) gives the 1-thread spike trains bit for bit "
+    check(diff is None, "coba 150k: cpu with 2 threads (parallel kernels, compaction and push) gives the 1-thread spike trains bit for bit "
           "(%d spikes)%s" % (n, "" if diff is None else ": " + diff))
 
 bdtest.summary()
