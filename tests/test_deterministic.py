@@ -8,8 +8,8 @@ models/cobahh.json, spike monitors only) for 1 s on every device `bdyn devices` 
   within 2 %.
 - The cpu's own result must not depend on its thread count or on the flag (its push adds in the pull's
   order): 1 and 2 threads, with and without --deterministic, give the same bits; also at N = 150000 for
-  50 ms, where the population kernels, the compaction and (on most steps: it needs 16k synapses of spiking
-  rows) the push run on both threads (backends/cpu/cpu_push.c).
+  50 ms, where the population kernels, the compaction and the push into E run on both threads
+  (backends/cpu/cpu_push.c).
 
 BDYN_DET_DURATION (ms, default 1000) shortens the runs (the sanitizer pass uses it).
 usage: test_deterministic.py BDYN MODELS_DIR"""

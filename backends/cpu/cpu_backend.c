@@ -201,10 +201,10 @@ static bd_status cpu_run_op(bd_device *dev, const bd_op *op)
         bd_status st = op->spiking ? BD_OK : list_spiking(dev->ctx, threads, &listed);
         if (st) return st;
         if (op->kind == BD_OP_EVENT_PROCEDURAL) return bd_cpu_op_random(threads, &listed);
-        /* threads pay off once the synapses of the spiking rows are many: below, the two parallel phases
-         * cost more than they save (COBA 40k was slower on 2 threads than on 1) */
-        double synapses = (double)listed.nspiking * (double)op->csr.nnz / (double)(op->csr.rows ? op->csr.rows : 1);
-        if (threads > 1 && synapses >= CPU_GRAIN)
+        /* threads pay off once the targets outgrow the caches and each addition waits on memory: at 40k
+         * neurons the two parallel phases cost more than they save (2 threads were slower than 1), at 400k
+         * they halve the push even with few spikes (CUBA) */
+        if (threads > 1 && op->csr.cols >= 4 * CPU_GRAIN)
             return bd_cpu_event_push(&((cpu_dev *)dev->ctx)->push, threads, &listed);
         return bd_cpu_op(1, &listed);
     }

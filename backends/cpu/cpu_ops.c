@@ -113,47 +113,33 @@ CPU_CLONES static uint32_t compact_span(const uint32_t *restrict f, size_t b, si
     return compact_16(f, i, e, out, c);
 }
 
-static size_t count_nonzero(const uint32_t *restrict flags, size_t n)
-{
-    size_t c = 0;
-    for (size_t i = 0; i < n; i++) c += flags[i] != 0;
-    return c;
-}
-
 typedef struct compact_job {
     const uint32_t *flags;
     uint32_t *out;
-    uint32_t count[CPU_MAX_CHUNKS]; /* each chunk's count, then its output offset */
+    size_t begin[CPU_MAX_CHUNKS];   /* where each chunk wrote its indices: out + its first element */
+    uint32_t count[CPU_MAX_CHUNKS]; /* and how many */
 } compact_job;
 
-static void count_range(void *arg, int chunk, size_t b, size_t e)
-{
-    compact_job *j = arg;
-    j->count[chunk] = (uint32_t)count_nonzero(j->flags + b, e - b);
-}
-
-/* Second pass: count[chunk] now holds the chunk's output offset. */
 static void compact_range(void *arg, int chunk, size_t b, size_t e)
 {
     compact_job *j = arg;
-    compact_span(j->flags, b, e, j->out + j->count[chunk]);
+    j->begin[chunk] = b;
+    j->count[chunk] = compact_span(j->flags, b, e, j->out + b);
 }
 
-/* Ascending indices on any thread count: each chunk counts its spikes, then writes them at the
- * offset that the counts of the chunks before it give. */
+/* Ascending indices on any thread count, in one pass: each chunk writes the indices of its range at the
+ * range's own start in out (it has no more of them than elements), then they are moved together. */
 size_t bd_cpu_compact(int threads, const uint32_t *flags, size_t n, uint32_t *out)
 {
     int chunks = bd_cpu_chunks(threads, n, CPU_GRAIN);
     if (chunks == 1) return n ? compact_span(flags, 0, n, out) : 0;
     compact_job j = {.flags = flags, .out = out};
-    bd_cpu_parallel(chunks, n, count_range, &j);
-    uint32_t total = 0;
-    for (int c = 0; c < chunks; c++) {
-        uint32_t k = j.count[c];
-        j.count[c] = total;
-        total += k;
-    }
     bd_cpu_parallel(chunks, n, compact_range, &j);
+    size_t total = 0;
+    for (int c = 0; c < chunks; c++) {
+        memmove(out + total, out + j.begin[c], j.count[c] * sizeof *out);
+        total += j.count[c];
+    }
     return total;
 }
 
