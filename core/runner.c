@@ -4,7 +4,6 @@
  * every population runs its fused kernel (core/runner_kernel.c). Steps are queued a chunk at a time; after
  * each chunk the records and NaN flags are downloaded. Set-up: runner_conn.c; files: runner_out.c. */
 #include "runner_impl.h"
-#include "flags.h"
 #include "backend.h"
 #include "error.h"
 #include "ir_impl.h"
@@ -595,6 +594,27 @@ static const void *host_view(bd_run *r, bd_buffer *b, size_t bytes, bd_status *s
     return r->host;
 }
 
+/* In a device's records or NaN flags (u32 per element, nonzero = set): the first index >= i below n whose
+ * flag is set, else n. Spikes are rare (a few per thousand elements and step): from a multiple of 16 on,
+ * blocks of 32 all-zero flags are skipped with one test. */
+static size_t next_flag(const uint32_t *restrict flags, size_t i, size_t n)
+{
+    while (i < n && (i & 15)) {
+        if (flags[i]) return i;
+        i++;
+    }
+    /* a plain OR over the block: gcc turns it into vector ORs (a copy through a local array cost it twice
+     * the time in stack traffic) */
+    for (; i + 32 <= n; i += 32) {
+        uint32_t any = 0;
+        for (int k = 0; k < 32; k++) any |= flags[i + k];
+        if (any) break;
+    }
+    for (; i < n; i++)
+        if (flags[i]) return i;
+    return n;
+}
+
 /* NaN flags of population p: the earliest step any element went non-finite. */
 static bd_status check_finite(bd_run *r, int pi)
 {
@@ -603,7 +623,7 @@ static bd_status check_finite(bd_run *r, int pi)
     const uint32_t *bad = host_view(r, p->bad, 2 * p->n * 4, &st);
     if (st) return bd_fail_context(st, "population '%s' on %s: reading the NaN flags", p->path, r->info->name);
     size_t first = p->n;
-    for (size_t e = bd_next_flag(bad, 0, p->n); e < p->n; e = bd_next_flag(bad, e + 1, p->n))
+    for (size_t e = next_flag(bad, 0, p->n); e < p->n; e = next_flag(bad, e + 1, p->n))
         if (first == p->n || bad[e] < bad[first]) first = e;
     if (first == p->n) return BD_OK;
     return numeric_error(r, p, (int)bad[p->n + first], first, bad[first] - 1);
@@ -627,7 +647,7 @@ static bd_status collect(bd_run *r, uint64_t s0, uint32_t count)
             for (uint32_t k = 0; k < count && !st; k++) {
                 const uint32_t *row = flags + (size_t)k * n;
                 uint32_t c = 0;
-                for (size_t e = bd_next_flag(row, 0, n); e < n; e = bd_next_flag(row, e + 1, n)) r->row_spikes[c++] = (uint32_t)e;
+                for (size_t e = next_flag(row, 0, n); e < n; e = next_flag(row, e + 1, n)) r->row_spikes[c++] = (uint32_t)e;
                 st = record_spikes(r, pi, s0 + k, r->row_spikes, c);
             }
             if (st) return st;

@@ -4,7 +4,6 @@
 #define BD_CPU_BACKEND_H
 
 #include "backend.h"
-#include "flags.h"
 
 /* Read once per process from /proc/cpuinfo and sysconf; never changes afterwards. */
 typedef struct cpu_host {
