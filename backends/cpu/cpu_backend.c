@@ -98,9 +98,9 @@ static bd_status cpu_buffer_alloc(bd_device *dev, bd_buffer *buf)
 #endif
     } else {
         /* 64-byte aligned (one cache line, one AVX-512 vector), page-aligned under a colour; zeroed like the
-         * mapped buffers. */
-        size_t rounded = (total + 63) & ~(size_t)63;
-        p = aligned_alloc(coloured ? 4096 : 64, rounded ? rounded : 64);
+         * mapped buffers. C11 wants the size a multiple of the alignment. */
+        size_t align = coloured ? 4096 : 64, rounded = (total + align - 1) & ~(align - 1);
+        p = aligned_alloc(align, rounded ? rounded : align);
         if (p) memset(p, 0, rounded);
     }
     if (!p) return bd_fail(BD_ERR_DEVICE_NOMEM, "cpu: out of host memory allocating a buffer of %zu bytes", size);
