@@ -62,7 +62,8 @@ typedef struct run_pop {
     bd_buffer **list, *nlist_buf;
     uint32_t *nlist;
     bd_op compact;        /* the cpu: the compaction, checked once (bd_op_run) */
-    uint64_t spikes;      /* since the start or restore: the sum of the per-element counters after each advance */
+    uint64_t spikes;      /* since the start or restore: the per-element counters' sum after each advance (devices),
+                           * or the lists' lengths added up each step (the cpu) */
     /* Delayed terms x(t - d) and fractional methods (integrate_impl.h's history ring): the state at the start
      * of each of the last hist_len steps (0 = no ring), element i of state v at step s in
      * ((v * hist_len + s % hist_len) * n + i); FDE methods also read x(t0) from `init` ((v * n + i)). */
