@@ -66,6 +66,7 @@ typedef struct bd_op {
      * the list to each of its projections (bd_op_run below); other backends ignore it. */
     const uint32_t *spiking;
     size_t nspiking;
+    int rows_sorted; /* EVENT_CSR (optional, cpu): every row's column indices ascend (the runner's matrices) */
 } bd_op;
 
 const char *bd_op_name(bd_op_kind k);

@@ -277,6 +277,7 @@ static bd_status prepare_lists(bd_run *r)
         run_pop *pre = &r->pops[pj->np->pre], *post = &r->pops[pj->np->post];
         st = pj->procedural ? bd_event_procedural_prepare(r->dev, r->t, &pj->proc, pre->ring[0], post->in[pj->input], &pj->ev)
                             : bd_event_csr_prepare(r->dev, r->t, &pj->fwd, pre->ring[0], post->in[pj->input], &pj->ev);
+        pj->ev.rows_sorted = pj->fwd_sorted;
         if (st) bd_fail_context(st, "projection '%s' on %s", pj->np->path, r->info->name);
     }
     return st;

@@ -226,6 +226,13 @@ bd_status run_proj_connect(bd_run *r, int j)
         if (!st && !constant) st = run_buffer(r, f.nnz * r->es, val, &pj->fvalues, "weight", name);
         pj->fwd = (bd_csr){.rows = n_pre, .cols = n_post, .nnz = f.nnz, .rowptr = pj->frowptr, .colidx = pj->fcolidx,
                            .values = constant ? NULL : pj->fvalues, .weight = wd->a};
+        pj->fwd_sorted = 1;
+        for (size_t r0 = 0; r0 < n_pre && pj->fwd_sorted; r0++)
+            for (uint32_t e = f.rowptr[r0]; e + 1 < f.rowptr[r0 + 1]; e++)
+                if (f.col[e] > f.col[e + 1]) {
+                    pj->fwd_sorted = 0;
+                    break;
+                }
     }
     bd_conn_rows_free(&f);
     free(mat), free(val), free(tval), free(trp), free(tci);

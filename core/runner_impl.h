@@ -94,6 +94,7 @@ typedef struct run_proj {
      * devices with atomics (not in deterministic mode) */
     bd_buffer *frowptr, *fcolidx, *fvalues;
     bd_csr fwd;
+    int fwd_sorted;       /* every row of fwd lists its targets in ascending order */
     int push;
     bd_op ev;             /* the cpu: the push of the spiking list, checked once (bd_op_run) */
     /* runner_proj.c: projections the bd_event_* ops cannot deliver (scaled or plastic events, couplings)

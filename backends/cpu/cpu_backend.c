@@ -205,7 +205,8 @@ static bd_status cpu_run_op(bd_device *dev, const bd_op *op)
          * neurons the two parallel phases cost more than they save (2 threads were slower than 1), at 400k
          * they halve the push even with few spikes (CUBA) */
         if (threads > 1 && op->csr.cols >= 4 * CPU_GRAIN)
-            return bd_cpu_event_push(&((cpu_dev *)dev->ctx)->push, threads, &listed);
+            return op->rows_sorted ? bd_cpu_event_push_split(threads, &listed)
+                                   : bd_cpu_event_push(&((cpu_dev *)dev->ctx)->push, threads, &listed);
         return bd_cpu_op(1, &listed);
     }
     default: return bd_cpu_op(threads, op);

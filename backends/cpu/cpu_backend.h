@@ -40,6 +40,9 @@ size_t bd_cpu_bound(size_t n, int c, int chunks);
  * between calls (in the device's ctx), released by bd_cpu_push_free. op->spiking is set. */
 bd_status bd_cpu_event_push(void **scratch, int threads, const bd_op *op);
 void bd_cpu_push_free(void *scratch);
+/* The same when every row's targets ascend (op->rows_sorted): each thread walks all spiking rows and adds
+ * the part of each row that falls into its own post range. */
+bd_status bd_cpu_event_push_split(int threads, const bd_op *op);
 /* How many chunks to use: at most `threads` (and CPU_MAX_CHUNKS), none smaller than `grain` elements. */
 int bd_cpu_chunks(int threads, size_t n, size_t grain);
 #define CPU_MAX_CHUNKS 256

@@ -116,3 +116,44 @@ bd_status bd_cpu_event_push(void **scratch, int threads, const bd_op *op)
         for (int o = 0; o < j->chunks; o++) j->b[c][o].n = 0;
     return nomem ? bd_fail(BD_ERR_NOMEM, "cpu: event_csr: out of host memory for the per-thread buckets") : BD_OK;
 }
+
+/* bd_cpu_event_push_split: thread c owns the post range [lo, hi) and adds, row after spiking row, the
+ * entries of the row that fall into it, found by a binary search in the ascending row. Each post element
+ * gets the sequential push's additions in its order; the rows are read by every thread, the scattered
+ * additions, which wait on memory, are shared out. */
+static void split_range(void *arg, int c, size_t lo, size_t hi)
+{
+    const bd_op *op = arg;
+    const bd_csr *a = &op->csr;
+    const uint32_t *rp = a->rowptr->ctx, *restrict col = a->colidx->ctx, *restrict spiking = op->spiking;
+    (void)c;
+    for (size_t k = 0; k < op->nspiking; k++) {
+        if (k + 1 < op->nspiking && rp[spiking[k + 1]] < a->nnz) __builtin_prefetch(col + rp[spiking[k + 1]]);
+        size_t r = spiking[k];
+        size_t p0 = rp[r] < a->nnz ? rp[r] : a->nnz, p1 = rp[r + 1] < a->nnz ? rp[r + 1] : a->nnz;
+        while (p0 < p1) { /* the first entry >= lo */
+            size_t mid = p0 + (p1 - p0) / 2;
+            if (col[mid] < lo) p0 = mid + 1;
+            else p1 = mid;
+        }
+        p1 = rp[r + 1] < a->nnz ? rp[r + 1] : a->nnz;
+        if (op->dtype == BD_F64) {
+            double *restrict y = op->out->ctx;
+            const double *restrict v = a->values ? a->values->ctx : NULL;
+            for (size_t p = p0; p < p1 && col[p] < hi; p++) y[col[p]] += v ? v[p] : a->weight;
+        } else {
+            float *restrict y = op->out->ctx;
+            const float *restrict v = a->values ? a->values->ctx : NULL;
+            const float w = (float)a->weight;
+            for (size_t p = p0; p < p1 && col[p] < hi; p++) y[col[p]] += v ? v[p] : w;
+        }
+    }
+}
+
+bd_status bd_cpu_event_push_split(int threads, const bd_op *op)
+{
+    int chunks = threads < PUSH_MAX_CHUNKS ? threads : PUSH_MAX_CHUNKS;
+    if ((size_t)chunks > op->csr.cols / 16) chunks = 1;
+    bd_cpu_parallel(chunks, op->csr.cols, split_range, (void *)op);
+    return BD_OK;
+}
