@@ -30,10 +30,17 @@ void bd_run_opts_init(bd_run_opts *o)
     if (o) memset(o, 0, sizeof *o);
 }
 
-static int state_index(const bd_eqs *e, int sym)
+int run_state_index(const bd_eqs *e, int sym)
 {
     for (int v = 0; v < e->nodes; v++)
         if (e->odes[v].sym == sym) return v;
+    return -1;
+}
+
+int run_direct_input(const run_pop *p, int v)
+{
+    for (int j = 0; j < p->ntargets; j++)
+        if (p->direct[j] && run_state_index(p->eqs, p->target_sym[j]) == v) return j;
     return -1;
 }
 
@@ -101,7 +108,7 @@ static bd_status plan_pop(bd_run *r, int pi)
     p->nref = (int32_t)nref;
     p->refractory = p->nref > 0;
     for (int j = 0; j < np->nreset; j++)
-        if (state_index(e, np->reset[j].sym) < 0)
+        if (run_state_index(e, np->reset[j].sym) < 0)
             return bd_fail(BD_ERR_MODEL, "population '%s': reset %d assigns '%s', which is not a state variable", p->path,
                            j + 1, e->syms[np->reset[j].sym].name);
     p->ring_len = 1;
@@ -111,7 +118,7 @@ static bd_status plan_pop(bd_run *r, int pi)
         const bd_net_poisson *pq = &net->poisson[q];
         if (pq->pop != pi) continue;
         double prob = pq->rate_hz * r->dt * 1e-3;
-        if (state_index(e, pq->target) < 0)
+        if (run_state_index(e, pq->target) < 0)
             return bd_fail(BD_ERR_MODEL, "Poisson input '%s': target is not a state variable of '%s'", pq->path, p->path);
         if (!(prob >= 0 && prob < 1))
             return bd_fail(BD_ERR_MODEL, "Poisson input '%s': rate %g Hz gives p = %g per step at dt = %g ms (must be < 1)",
@@ -132,7 +139,7 @@ static bd_status plan_proj(bd_run *r, int j)
     run_pop *post = &r->pops[np->post], *pre = &r->pops[np->pre];
     pj->input = -1;
     if (np->coupling) return run_proj_plan(r, j);
-    if (state_index(post->eqs, np->target) < 0)
+    if (run_state_index(post->eqs, np->target) < 0)
         return bd_fail(BD_ERR_MODEL, "projection '%s': target is not a state variable of '%s'", name, post->path);
     if (!(np->delay_ms >= 0) || !isfinite(np->delay_ms))
         return bd_fail(BD_ERR_MODEL, "projection '%s': delay %g ms", name, np->delay_ms);
@@ -469,13 +476,9 @@ nomem:
 /* Where state variable v of population q lives: its row of `state`, or a direct target's input buffer. */
 static bd_buffer *state_row(const run_pop *q, int v, size_t *offset)
 {
-    for (int j = 0; j < q->ntargets; j++)
-        if (q->direct[j] && state_index(q->eqs, q->target_sym[j]) == v) {
-            *offset = 0;
-            return q->in[j];
-        }
-    *offset = (size_t)v * q->n;
-    return q->state;
+    int j = run_direct_input(q, v);
+    *offset = j >= 0 ? 0 : (size_t)v * q->n;
+    return j >= 0 ? q->in[j] : q->state;
 }
 
 static bd_status numeric_error(const bd_run *r, const run_pop *p, int v, size_t e, uint32_t step)
@@ -754,7 +757,7 @@ bd_status bd_run_state(bd_run *r, int p, const char *var, double *out, size_t n)
     if (!r || p < 0 || p >= r->net->npops || !var || !out)
         return bd_fail(BD_ERR_INVALID_ARG, "bd_run_state: no population %d or NULL argument", p);
     run_pop *q = &r->pops[p];
-    int v = state_index(q->eqs, bd_eqs_find(q->eqs, var));
+    int v = run_state_index(q->eqs, bd_eqs_find(q->eqs, var));
     if (v < 0) return bd_fail(BD_ERR_NOT_FOUND, "bd_run_state: '%s' is not a state variable of '%s'", var, q->path);
     if (n < q->n) return bd_fail(BD_ERR_INVALID_ARG, "bd_run_state: room for %zu values, '%s' has %zu", n, q->path, q->n);
     size_t off;

@@ -63,9 +63,7 @@ bd_status run_pop_buffers(bd_run *r, int pi)
     if (!st) st = run_buffer(r, (size_t)p->nstate * n * es, host, &p->state, "state", p->path);
     /* a direct target's input buffer holds the variable itself, from its initial values on */
     for (int j = 0; j < p->ntargets && !st; j++) {
-        int v = -1;
-        for (int w = 0; w < p->nstate; w++)
-            if (p->direct[j] && p->eqs->odes[w].sym == p->target_sym[j]) v = w;
+        int v = p->direct[j] ? run_state_index(p->eqs, p->target_sym[j]) : -1;
         st = run_buffer(r, n * es, v >= 0 ? (char *)host + (size_t)v * n * es : NULL, &p->in[j], "synaptic input", p->path);
     }
     /* fractional methods read x(t0); the history ring holds the initial state for every step <= 0 (a constant

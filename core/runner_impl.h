@@ -153,6 +153,10 @@ bd_status run_build_kernel(bd_run *r, int pi, int monitors, bd_ir **out);
  * reach (`delays`: the equations contain x(t - d)) and, for a fractional method, alpha and num_memory. */
 bd_status run_plan_history(bd_run *r, int pi, int delays);
 
+/* runner.c: the state variable whose equation defines symbol sym, or -1. */
+int run_state_index(const bd_eqs *e, int sym);
+/* runner.c: the input j whose buffer holds state variable v (run_pop.direct), or -1. */
+int run_direct_input(const run_pop *p, int v);
 /* runner.c: compacts every ring slot of every population again (run_pop.list), after the flags were loaded. */
 bd_status run_lists_rebuild(bd_run *r);
 

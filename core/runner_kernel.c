@@ -52,20 +52,6 @@ static bd_ir_val nonfinite(bd_ir *k, bd_dtype t, bd_ir_val x)
     return bd_ir_unary(k, BD_IR_NOT, bd_ir_binary(k, BD_IR_LE, bd_ir_unary(k, BD_IR_ABS, x), bd_ir_const(k, t, big)));
 }
 
-static int state_index(const bd_eqs *e, int sym)
-{
-    for (int v = 0; v < e->nodes; v++)
-        if (e->odes[v].sym == sym) return v;
-    return -1;
-}
-
-/* The input j whose buffer holds state variable v (run_pop.direct), or -1. */
-static int direct_input(const run_pop *p, int v)
-{
-    for (int j = 0; j < p->ntargets; j++)
-        if (p->direct[j] && state_index(p->eqs, p->target_sym[j]) == v) return j;
-    return -1;
-}
 
 /* The body after the slots are declared: everything for element i of one step. */
 static bd_status build_body(bd_run *r, int pi, bd_ir *k, bd_ir_val *x, bd_ir_val *vals, int monitors)
@@ -89,7 +75,7 @@ static bd_status build_body(bd_run *r, int pi, bd_ir *k, bd_ir_val *x, bd_ir_val
     for (int f = 0; f < p->nfed; f++) vals[p->fed_sym[f]] = bd_ir_let(k, bd_ir_load(k, p->b_fed[f], i));
     run_table_emit(r, pi, k, vals); /* NPY inputs and spike times: this step's row of the table */
     for (int v = 0; v < p->nstate; v++) {
-        int j = direct_input(p, v);
+        int j = run_direct_input(p, v);
         x[v] = bd_ir_var(k, j >= 0 ? bd_ir_load(k, p->b_in[j], i) : bd_ir_load(k, p->b_state, add(k, mul(k, u32c(k, v), nn), i)));
     }
 
@@ -113,7 +99,7 @@ static bd_status build_body(bd_run *r, int pi, bd_ir *k, bd_ir_val *x, bd_ir_val
     /* pending synaptic input: added to its target, then consumed (a direct target holds it already) */
     for (int j = 0; j < p->ntargets; j++) {
         if (p->direct[j]) continue;
-        int v = state_index(e, p->target_sym[j]);
+        int v = run_state_index(e, p->target_sym[j]);
         bd_ir_assign(k, x[v], add(k, x[v], bd_ir_load(k, p->b_in[j], i)));
         bd_ir_store(k, p->b_in[j], i, bd_ir_const(k, t, 0));
     }
@@ -122,7 +108,7 @@ static bd_status build_body(bd_run *r, int pi, bd_ir *k, bd_ir_val *x, bd_ir_val
     c.key1 = key1;
     for (int q = 0; q < p->npoisson; q++) {
         const bd_net_poisson *pq = &r->net->poisson[p->poisson[q]];
-        int v = state_index(e, pq->target);
+        int v = run_state_index(e, pq->target);
         bd_ir_val cnt = poisson_count(&c, pq, r->dt);
         bd_ir_assign(k, x[v], add(k, x[v], mul(k, bd_ir_const(k, t, pq->weight), cnt)));
     }
@@ -174,7 +160,7 @@ static bd_status build_body(bd_run *r, int pi, bd_ir *k, bd_ir_val *x, bd_ir_val
         if (!r->lists) bd_ir_store(k, p->b_cnt, i, add(k, bd_ir_load(k, p->b_cnt, i), u32c(k, 1)));
         /* resets in their order, each seeing the ones before it (as Brian2 and BrainPy) */
         for (int j = 0; j < np->nreset; j++) {
-            int v = state_index(e, np->reset[j].sym);
+            int v = run_state_index(e, np->reset[j].sym);
             bd_ir_assign(k, x[v], bd_step_lower(&c, x, c.time, np->reset[j].value));
         }
         bd_ir_end(k);
@@ -186,7 +172,7 @@ static bd_status build_body(bd_run *r, int pi, bd_ir *k, bd_ir_val *x, bd_ir_val
                     bd_ir_select(k, bd_ir_binary(k, BD_IR_NE, spk, u32c(k, 0)), bd_ir_const(k, BD_I32, p->nref), dec));
     }
     for (int v = 0; v < p->nstate; v++) {
-        int j = direct_input(p, v);
+        int j = run_direct_input(p, v);
         if (j >= 0) bd_ir_store(k, p->b_in[j], i, x[v]);
         else bd_ir_store(k, p->b_state, add(k, mul(k, u32c(k, v), nn), i), x[v]);
     }
@@ -201,7 +187,7 @@ static bd_status build_body(bd_run *r, int pi, bd_ir *k, bd_ir_val *x, bd_ir_val
             bd_ir_if(k, bd_ir_binary(k, BD_IR_NE, bd_ir_binary(k, BD_IR_BAND, due, u32c(k, (double)(1u << j))), u32c(k, 0)));
             bd_ir_val col = bd_ir_let(k, bd_ir_load(k, p->b_vmap, add(k, mul(k, u32c(k, j), nn), i)));
             bd_ir_if(k, bd_ir_binary(k, BD_IR_NE, col, u32c(k, 0)));
-            int v = state_index(e, nm->sym);
+            int v = run_state_index(e, nm->sym);
             bd_ir_val val = -1;
             if (v >= 0) {
                 val = x[v];

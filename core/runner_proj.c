@@ -21,12 +21,6 @@ static bd_ir_val u32c(bd_ir *k, double v) { return bd_ir_const(k, BD_U32, v); }
 static bd_ir_val add(bd_ir *k, bd_ir_val a, bd_ir_val b) { return bd_ir_binary(k, BD_IR_ADD, a, b); }
 static bd_ir_val mul(bd_ir *k, bd_ir_val a, bd_ir_val b) { return bd_ir_binary(k, BD_IR_MUL, a, b); }
 
-static int state_index(const bd_eqs *e, int sym)
-{
-    for (int v = 0; v < e->nodes; v++)
-        if (e->odes[v].sym == sym) return v;
-    return -1;
-}
 
 static int fed_index(const run_pop *p, int sym)
 {
@@ -66,7 +60,7 @@ static bd_status side_value(kbuild *b, int s, int sym, bd_ir_val el, bd_ir_val t
     const bd_net_pop *np = &r->net->pops[b->pops[s]];
     const bd_eqs *e = p->eqs;
     bd_ir_val nn = u32c(k, (double)p->n);
-    int v = state_index(e, sym);
+    int v = run_state_index(e, sym);
     if (v >= 0) {
         *out = bd_ir_let(k, bd_ir_load(k, b->b_state[s], add(k, mul(k, u32c(k, v), nn), el)));
         return BD_OK;
