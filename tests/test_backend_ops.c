@@ -37,6 +37,7 @@
  * Environment: BDYN_TEST_DEVICES="cpu,vulkan:0" restricts the devices (cpu:ref always runs);
  * BDYN_TEST_QUICK=1 leaves out the arrays over 2^24 elements (each printed as a skip). */
 #include "test_common.h"
+#include "backend.h" /* bd_event_csr_prepare, bd_op_run: the runner's way to mark sorted rows */
 
 #include <float.h>
 #include <math.h>
@@ -1275,6 +1276,72 @@ static void test_event(bd_dtype t)
     }
 }
 
+/* The cpu's push of a matrix whose rows ascend, as the runner marks it (bd_op.rows_sorted): with two
+ * threads each owns a post range and searches every spiking row for it (cpu_push.c). It must give the
+ * one-thread push's bits, and the sums within tolerance. 70001 columns put it over the parallel push's
+ * threshold; the out-of-range columns of csr_make (cols, 0xFFFFFFFF) sort to the rows' ends. */
+static void test_event_sorted(bd_dtype t)
+{
+    const char *dt = bd_dtype_name(t);
+    size_t es = bd_dtype_size(t), rows = 20000, cols = 70001;
+    uint64_t seed = 0x50e7;
+    hcsr a;
+    csr_make(&a, t, rows, cols, 0, 40, 1, &seed);
+    for (size_t r = 0; r < rows; r++) /* insertion sort of each row, its values moved along */
+        for (uint32_t e = a.rowptr[r] + 1; e < a.rowptr[r + 1]; e++)
+            for (uint32_t q = e; q > a.rowptr[r] && a.colidx[q - 1] > a.colidx[q]; q--) {
+                uint32_t c = a.colidx[q];
+                a.colidx[q] = a.colidx[q - 1], a.colidx[q - 1] = c;
+                unsigned char v[8], *pv = (unsigned char *)a.values;
+                memcpy(v, pv + q * es, es), memcpy(pv + q * es, pv + (q - 1) * es, es), memcpy(pv + (q - 1) * es, v, es);
+            }
+    size_t nspk;
+    uint32_t *spk = make_spikes(rows, &seed, &nspk);
+    void *y0 = xmalloc(cols * es), *got[2] = {xmalloc(cols * es), xmalloc(cols * es)};
+    fill_real(y0, t, cols, -1.0, 1.0, &seed);
+    double *want = xmalloc(cols * sizeof(double)), *tol = xmalloc(cols * sizeof(double));
+    size_t *cnt = calloc(cols, sizeof *cnt);
+    for (size_t p = 0; p < cols; p++) want[p] = getv(y0, t, p), tol[p] = fabs(want[p]);
+    for (size_t r = 0; r < rows; r++)
+        for (uint32_t e = a.rowptr[r]; e < a.rowptr[r + 1] && spk[r]; e++)
+            if (a.colidx[e] < cols) {
+                double w = csr_val(&a, t, e);
+                want[a.colidx[e]] += w, tol[a.colidx[e]] += fabs(w), cnt[a.colidx[e]]++;
+            }
+    for (size_t p = 0; p < cols; p++) tol[p] *= sum_tol(t, cnt[p] + 1);
+    for (int d = 1; d < ndevs; d++) {
+        if (strcmp(devs[d].name, "cpu") != 0) continue;
+        run r[2];
+        cmp c;
+        cmp_init(&c);
+        for (int k = 0; k < 2; k++) { /* 1 thread, then 2 */
+            run_begin(&r[k], &devs[d]);
+            bd_device_set_threads(devs[d].d, k + 1);
+            bd_csr m = csr_upload(&r[k], &a, t);
+            bd_buffer *bs = in_buf(&r[k], spk, rows, 4, tail_one), *by = out_buf(&r[k], y0, cols, es);
+            bd_op op;
+            if (!r[k].st) run_status(&r[k], bd_event_csr_prepare(devs[d].d, t, &m, bs, by, &op), "bd_event_csr_prepare");
+            op.rows_sorted = 1;
+            if (!r[k].st) run_status(&r[k], bd_op_run(devs[d].d, &op), "bd_op_run");
+            out_get(&r[k], by, got[k], cols, es);
+            run_end(&r[k]);
+        }
+        bd_device_set_threads(devs[d].d, 2);
+        if (r[0].st) r[1] = r[0]; /* the verdict names the first failure */
+        if (!r[1].st) {
+            cmp_vals(&c, t, got[1], want, tol, cols);
+            cmp bits;
+            cmp_init(&bits);
+            if (cmp_bits(&bits, t, got[1], got[0], cols))
+                cmp_failf(&c, "2 threads NOT bit-identical to 1: %zu of %zu differ, first [%zu]", bits.bad, cols, bits.first);
+            else snprintf(c.note, sizeof c.note, "%zu of %zu rows spiking; 2 threads bit-identical to 1", nspk, rows);
+        }
+        verdict("event_csr (sorted rows)", dt, a.nnz, &r[1], &c);
+    }
+    csr_free(&a);
+    free(spk), free(y0), free(got[0]), free(got[1]), free(want), free(tol), free(cnt);
+}
+
 static int cmp_u32(const void *a, const void *b)
 {
     uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
@@ -1934,6 +2001,7 @@ int main(void)
         SECTION(test_spmv(t, 1, 1));
         SECTION(test_spmv(t, 1, 0));
         SECTION(test_event(t));
+        SECTION(test_event_sorted(t));
         SECTION(test_gemv(t));
         SECTION(test_gemm(t));
         SECTION(test_rng_real(BD_RNG_UNIFORM, t));
