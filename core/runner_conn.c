@@ -152,6 +152,16 @@ static bd_status conn_delays(bd_run *r, run_proj *pj, const bd_conn_rows *f, siz
     return st;
 }
 
+/* Whether every row of a CSR lists its columns in ascending order (the cpu's push then splits the post
+ * range between its threads, cpu_push.c). */
+static int rows_ascend(const uint32_t *rowptr, const uint32_t *col, size_t rows)
+{
+    for (size_t r = 0; r < rows; r++)
+        for (uint32_t e = rowptr[r]; e + 1 < rowptr[r + 1]; e++)
+            if (col[e] > col[e + 1]) return 0;
+    return 1;
+}
+
 bd_status run_proj_connect(bd_run *r, int j)
 {
     run_proj *pj = &r->projs[j];
@@ -224,13 +234,7 @@ bd_status run_proj_connect(bd_run *r, int j)
         if (!st && !constant) st = run_buffer(r, f.nnz * r->es, val, &pj->fvalues, "weight", name);
         pj->fwd = (bd_csr){.rows = n_pre, .cols = n_post, .nnz = f.nnz, .rowptr = pj->frowptr, .colidx = pj->fcolidx,
                            .values = constant ? NULL : pj->fvalues, .weight = wd->a};
-        pj->fwd_sorted = 1;
-        for (size_t r0 = 0; r0 < n_pre && pj->fwd_sorted; r0++)
-            for (uint32_t e = f.rowptr[r0]; e + 1 < f.rowptr[r0 + 1]; e++)
-                if (f.col[e] > f.col[e + 1]) {
-                    pj->fwd_sorted = 0;
-                    break;
-                }
+        pj->fwd_sorted = rows_ascend(f.rowptr, f.col, n_pre);
     }
     bd_conn_rows_free(&f);
     free(mat), free(val), free(tval), free(trp), free(tci);

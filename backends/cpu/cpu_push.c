@@ -133,12 +133,11 @@ static void split_range(void *arg, int c, size_t lo, size_t hi)
         if (k + 1 < op->nspiking && rp[spiking[k + 1]] < a->nnz) __builtin_prefetch(col + rp[spiking[k + 1]]);
         size_t r = spiking[k];
         size_t p0 = rp[r] < a->nnz ? rp[r] : a->nnz, p1 = rp[r + 1] < a->nnz ? rp[r + 1] : a->nnz;
-        while (p0 < p1) { /* the first entry >= lo */
-            size_t mid = p0 + (p1 - p0) / 2;
+        for (size_t end = p1; p0 < end;) { /* p0: the first entry >= lo */
+            size_t mid = p0 + (end - p0) / 2;
             if (col[mid] < lo) p0 = mid + 1;
-            else p1 = mid;
+            else end = mid;
         }
-        p1 = rp[r + 1] < a->nnz ? rp[r + 1] : a->nnz;
         if (op->dtype == BD_F64) {
             double *restrict y = op->out->ctx;
             const double *restrict v = a->values ? a->values->ctx : NULL;
@@ -154,8 +153,6 @@ static void split_range(void *arg, int c, size_t lo, size_t hi)
 
 bd_status bd_cpu_event_push_split(int threads, const bd_op *op)
 {
-    int chunks = threads < PUSH_MAX_CHUNKS ? threads : PUSH_MAX_CHUNKS;
-    if ((size_t)chunks > op->csr.cols / 16) chunks = 1;
-    bd_cpu_parallel(chunks, op->csr.cols, split_range, (void *)op);
+    bd_cpu_parallel(threads < PUSH_MAX_CHUNKS ? threads : PUSH_MAX_CHUNKS, op->csr.cols, split_range, (void *)op);
     return BD_OK;
 }
